@@ -1,0 +1,45 @@
+# Two commands for everyone (see README.md):
+#   make reproduce   the whole study on the synthetic cohort, quick profile
+#   make test        the whole test suite
+# Both create .venv if needed and install the pinned package once: the stamp is keyed on the lock.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+LOCK   := .ci/constraints.txt
+KEY    := $(shell cat $(LOCK) settings.ini setup.py 2>/dev/null | cksum | cut -d' ' -f1)
+STAMP  := $(VENV)/.installed-$(KEY)
+PROFILE ?= quick
+DATA    ?= synthetic
+
+.PHONY: install reproduce test test-notebooks test-python smoke bench-synthetic lab clean-venv
+
+install: $(STAMP)
+
+$(STAMP):
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=23.2"
+	$(BIN)/python -m pip install --quiet -c $(LOCK) -e ".[dev]"
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+reproduce: install
+	$(BIN)/mmkd-study reproduce --profile $(PROFILE) --data $(DATA)
+
+test: install test-notebooks test-python
+
+# nbdev_test runs every module notebook (study notebooks are run by the smoke test in tests/).
+test-notebooks: install
+	$(BIN)/nbdev_test --n_workers 2 --timing
+
+# pytest also checks that notebooks are clean and the package is in sync, and runs the smoke study.
+test-python: install
+	$(BIN)/python -m pytest tests/ -q
+
+bench-synthetic: install
+	$(BIN)/python -m mmkd_study.synthetic --bench 20000
+
+lab: install
+	$(BIN)/jupyter lab nbs/
+
+clean-venv:
+	rm -rf $(VENV)
