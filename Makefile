@@ -36,7 +36,7 @@ test-python: install
 	$(BIN)/python -m pytest tests/ -q
 
 bench-synthetic: install
-	$(BIN)/python -m mmkd_study.synthetic --bench 20000
+	$(BIN)/mmkd-study cohort --out data/bench_20000 --n 20000 --image-size 224 --bench
 
 lab: install
 	$(BIN)/jupyter lab nbs/

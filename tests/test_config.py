@@ -1,0 +1,23 @@
+"""Configuration: JSON round trips, and parameters that are misspelt fail loudly everywhere."""
+import json
+import pytest
+from mmkd_study.config import Config, profile_config, PROFILES
+from mmkd_study.runner import check_parameters, main, study_notebooks_dir
+
+@pytest.mark.parametrize("profile", list(PROFILES))
+def test_profiles_round_trip_through_json_files(profile, tmp_path):
+    cfg = profile_config(profile, {"train.gm_modalities": ["text", "tabular"], "seed": 4})
+    (tmp_path / "c.json").write_text(cfg.to_json())
+    back = Config.from_json((tmp_path / "c.json").read_text())
+    assert back == cfg and back.fingerprint() == cfg.fingerprint()
+    assert back.train.gm_modalities == ("text", "tabular")
+
+def test_papermill_parameter_typo_is_an_error():
+    nb = study_notebooks_dir() / "train.ipynb"
+    check_parameters(nb, {"model": "tabular_logreg", "seed": 1})
+    with pytest.raises(KeyError, match="did you mean 'seed'"):
+        check_parameters(nb, {"sede": 1})
+
+def test_cli_reports_a_misspelt_setting(capsys):
+    assert main(["reproduce", "--profile", "smoke", "--set", "data.n_admisions=10"]) == 2
+    assert "did you mean 'data.n_admissions'" in capsys.readouterr().err
