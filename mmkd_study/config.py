@@ -129,6 +129,7 @@ class StudyConfig:
     seeds: tuple = tuple(range(10))
     models: tuple = ("tabular_logreg", "text_tfidf_logreg", "image_pixel_logreg", "concat_logreg")
     n_bootstrap: int = 1000
+    calibration_n: int = 8000          # admissions of the synthetic calibration cohort (cohort notebook)
     results_dir: str = "results"
     jobs: int = 1
 
@@ -222,7 +223,7 @@ PROFILES: dict[str, dict] = {
         "model.d_fusion": 16, "model.fusion_ff_dim": 32, "model.n_fusion_tokens": 2, "model.fusion_depth": 1,
         "model.tabnet_n_d": 8, "model.tabnet_n_a": 8, "model.tabnet_steps": 2,
         "train.batch_size": 32, "train.eval_every": 5, "train.max_epochs": 1, "train.kd_epochs": 1,
-        "study.n_bootstrap": 100,
+        "study.n_bootstrap": 100, "study.calibration_n": 600,
     },
 }
 

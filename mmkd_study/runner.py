@@ -192,11 +192,11 @@ class ReproduceResult:
     runs: list
     runs_dir: Path
     results_dir: Path
-    aggregate_error: str = ""
+    errors: list = field(default_factory=list)     # failed study notebooks (cohort, aggregation)
     @property
     def failed(self): return [r for r in self.runs if r.status == "failed"]
     @property
-    def ok(self): return not self.failed and not self.aggregate_error
+    def ok(self): return not self.failed and not self.errors
 
 def _ensure_cohort(cfg:Config, cohort_dir:Path, progress:bool) -> None:
     if (cohort_dir / "cohort.parquet").exists(): return
@@ -235,6 +235,12 @@ def reproduce(profile:str="quick", # smoke | quick | paper
     check_parameters(nbs / "train.ipynb", train_params)     # typos fail before hours of training
     _ensure_cohort(base.updated({"data.source": data}), cohort_dir, progress)
     data_fp = cohort_fingerprint(cohort_dir)
+    errors = []
+    def study_notebook(name, params):
+        try: execute_notebook(nbs / name, runs_dir / name, params)
+        except Exception as e: errors.append(f"{name}: {type(e).__name__}: {str(e).strip()[-300:]}; see {runs_dir / name}")
+    study_notebook("cohort.ipynb", dict(profile=profile, data=data, cohort_dir=str(cohort_dir), results_dir=str(results_dir),
+                                        calibration_n=base.study.calibration_n))
 
     def one(item) -> RunOutcome:
         model, seed, cfg = item
@@ -256,14 +262,9 @@ def reproduce(profile:str="quick", # smoke | quick | paper
             bar.set_postfix_str(f"{out.model}/seed{out.seed} {out.status}")
             if out.status == "failed":
                 tqdm.write(f"run failed: {out.model} seed {out.seed} ({out.error}); see {out.run_dir / 'train.ipynb'}")
-    result = ReproduceResult(outcomes, runs_dir, results_dir)
-    try:
-        execute_notebook(nbs / "aggregate.ipynb", runs_dir / "aggregate.ipynb",
-                         dict(profile=profile, data=data, runs_dir=str(runs_dir), results_dir=str(results_dir),
-                              models=models, seeds=seeds))
-    except Exception as e:
-        result.aggregate_error = f"{type(e).__name__}: {e}; see {runs_dir / 'aggregate.ipynb'}"
-    return result
+    study_notebook("aggregate.ipynb", dict(profile=profile, data=data, runs_dir=str(runs_dir), results_dir=str(results_dir),
+                                           models=models, seeds=seeds))
+    return ReproduceResult(outcomes, runs_dir, results_dir, errors)
 
 # %% ../nbs/20_runner.ipynb #1b36074c
 def _parse_set(items) -> dict:
@@ -315,6 +316,6 @@ def main(argv=None) -> int:
     done = {s: sum(o.status == s for o in res.runs) for s in ("complete", "skipped", "failed")}
     print(f"runs: {done['complete']} trained, {done['skipped']} already complete, {done['failed']} failed")
     for o in res.failed: print(f"  FAILED {o.model} seed {o.seed}: {o.error}\n    notebook: {o.run_dir / 'train.ipynb'}")
-    if res.aggregate_error: print(f"aggregation failed: {res.aggregate_error}")
-    else: print(f"tables written to {res.results_dir}")
+    for e in res.errors: print(f"  FAILED {e}")
+    print(f"tables written to {res.results_dir}" + (" (incomplete)" if not res.ok else ""))
     return 0 if res.ok else 1

@@ -34,7 +34,7 @@ def test_study_notebooks_have_parameters_and_are_excluded_from_nbdev_test(root):
     import papermill
     study = root / "nbs" / "study"
     assert (study / ".notest").exists(), "nbdev_test must skip the papermill notebooks"
-    for nb in ("train.ipynb", "aggregate.ipynb"):
+    for nb in ("cohort.ipynb", "train.ipynb", "aggregate.ipynb"):
         params = papermill.inspect_notebook(str(study / nb))
         assert params, f"{nb} has no parameters cell"
         assert all(p["inferred_type_name"] != "None" for p in params.values()), f"{nb}: untyped parameter"

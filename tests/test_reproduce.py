@@ -14,12 +14,15 @@ def smoke(tmp_path_factory):
 
 def test_smoke_study_runs_end_to_end(smoke):
     res, d = smoke
-    assert res.ok, [(o.model, o.error) for o in res.failed] or res.aggregate_error
+    assert res.ok, [(o.model, o.error) for o in res.failed] or res.errors
     t2 = pd.read_csv(d / "results/table2_comparison.csv")
     assert set(t2.model) >= {"tabular_logreg", "concat_logreg", "oracle (generator's true risk)"}
     assert t2.auroc_mean.between(0, 1).all()
     assert (t2.data_source == "synthetic cohort (not MIMIC-IV)").all()
     assert "not a reproduction" in (d / "results/table2_comparison.md").read_text()
+    cal = pd.read_csv(d / "results/synthetic_calibration.csv")
+    assert cal.model.iloc[0] == "oracle (true risk)" and cal.auroc.between(0, 1).all()
+    assert (res.runs_dir / "cohort.ipynb").exists() and (res.runs_dir / "aggregate.ipynb").exists()
 
 def test_every_run_leaves_notebook_predictions_and_provenance(smoke):
     res, d = smoke
