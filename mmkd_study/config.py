@@ -86,6 +86,7 @@ class ModelConfig:
     image_weights: str = ""            # '' random init; a timm hub name or a local file for pretrained weights
     image_token_grid: int = 7          # adaptive pool to k×k tokens
     text_encoder: str = "microsoft/BiomedNLP-BiomedBERT-base-uncased-abstract-fulltext"
+    text_dropout: float = 0.1          # the BERT's own dropout (PubMedBERT's default); 0 lets KD encode once
     tabnet_n_d: int = 512
     tabnet_n_a: int = 512
     tabnet_steps: int = 3
@@ -211,7 +212,7 @@ PROFILES: dict[str, dict] = {
         "data.n_admissions": 3000, "data.image_size": 64, "data.max_text_tokens": 128,
         "data.vocab_size": 2000,
         "model.image_backbone": "resnet10t", "model.image_token_grid": 2, "model.text_encoder": "bert-tiny-random",
-        "model.d_fusion": 64, "model.fusion_ff_dim": 128, "model.tabnet_n_d": 32, "model.tabnet_n_a": 32,
+        "model.text_dropout": 0.0, "model.d_fusion": 64, "model.fusion_ff_dim": 128, "model.tabnet_n_d": 32, "model.tabnet_n_a": 32,
         "train.batch_size": 32, "train.eval_every": 25, "train.max_epochs": 4, "train.kd_epochs": 2,
         "train.lr_text": 1e-4, "train.lr_image": 3e-4, "train.lr_other": 3e-4,
         "study.n_bootstrap": 500,
@@ -220,7 +221,7 @@ PROFILES: dict[str, dict] = {
         "study.profile": "smoke", "study.seeds": (0,),
         "data.n_admissions": 400, "data.image_size": 32, "data.max_text_tokens": 48, "data.vocab_size": 500,
         "model.image_backbone": "resnet10t", "model.image_token_grid": 1, "model.text_encoder": "bert-tiny-random",
-        "model.d_fusion": 16, "model.fusion_ff_dim": 32, "model.n_fusion_tokens": 2, "model.fusion_depth": 1,
+        "model.text_dropout": 0.0, "model.d_fusion": 16, "model.fusion_ff_dim": 32, "model.n_fusion_tokens": 2, "model.fusion_depth": 1,
         "model.tabnet_n_d": 8, "model.tabnet_n_a": 8, "model.tabnet_steps": 2,
         "train.batch_size": 32, "train.eval_every": 5, "train.max_epochs": 1, "train.kd_epochs": 1,
         "study.n_bootstrap": 100, "study.calibration_n": 600,

@@ -44,24 +44,24 @@ class ImageEncoder(nn.Module):
         return tokens, torch.zeros(tokens.shape[:2], dtype=torch.bool, device=tokens.device)
 
 # %% ../nbs/05_encoders.ipynb #99da30b8
-def text_backbone(encoder:str, vocab_size:int, max_len:int) -> nn.Module:
-    "The transformers model behind a text encoder name."
+def text_backbone(encoder:str, vocab_size:int, max_len:int, dropout:float=0.1) -> nn.Module:
+    "The transformers model behind a text encoder name (BERT-family models: `dropout` sets their dropout)."
     from transformers import AutoModel, BertConfig, BertModel
+    drop = dict(hidden_dropout_prob=dropout, attention_probs_dropout_prob=dropout)
     if encoder == "bert-tiny-random":
         return BertModel(BertConfig(vocab_size=vocab_size, hidden_size=128, num_hidden_layers=2, num_attention_heads=2,
-                                    intermediate_size=256, max_position_embeddings=max(max_len, 8)), add_pooling_layer=False)
+                                    intermediate_size=256, max_position_embeddings=max(max_len, 8), **drop), add_pooling_layer=False)
     if encoder == "minilm-packaged":
         from mmkd_study.data import packaged_minilm_path
         encoder = str(packaged_minilm_path())
-    return AutoModel.from_pretrained(encoder, add_pooling_layer=False) if "bert" in encoder.lower() or "minilm" in encoder.lower() \
-        else AutoModel.from_pretrained(encoder)
+    return AutoModel.from_pretrained(encoder, **drop)
 
 class TextEncoder(nn.Module):
     "A transformers encoder's whole last hidden state as tokens."
     def __init__(self, encoder:str="bert-tiny-random", # see `text_backbone`
-                 dim:int=512, max_len:int=300, vocab_size:int=4000, freeze:bool=False):
+                 dim:int=512, max_len:int=300, vocab_size:int=4000, freeze:bool=False, dropout:float=0.1):
         super().__init__()
-        self.backbone = text_backbone(encoder, vocab_size, max_len)
+        self.backbone = text_backbone(encoder, vocab_size, max_len, dropout)
         self.proj = nn.Linear(self.backbone.config.hidden_size, dim)
         self.pos = nn.Parameter(torch.randn(max_len, dim) * 0.02)
         _freeze(self.backbone, freeze)
@@ -106,7 +106,7 @@ def build_encoders(cfg:ModelConfig, # the run's model settings
     if "image" in cfg.modalities:
         enc["image"] = ImageEncoder(cfg.image_backbone, cfg.d_fusion, cfg.image_token_grid, cfg.image_weights, cfg.freeze_image)
     if "text" in cfg.modalities:
-        enc["text"] = TextEncoder(cfg.text_encoder, cfg.d_fusion, max_text_tokens, text_vocab_size, cfg.freeze_text)
+        enc["text"] = TextEncoder(cfg.text_encoder, cfg.d_fusion, max_text_tokens, text_vocab_size, cfg.freeze_text, cfg.text_dropout)
     if "tabular" in cfg.modalities:
         enc["tabular"] = TabularEncoder(140, cfg.d_fusion, cfg.tabnet_n_d, cfg.tabnet_n_a, cfg.tabnet_steps, freeze=cfg.freeze_tabular)
     return nn.ModuleDict(enc)

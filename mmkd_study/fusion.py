@@ -35,6 +35,11 @@ class PooledBottleneckFusion(nn.Module):
         self.layers = nn.ModuleDict({m: nn.ModuleList([encoder_layer(dim, heads, ff_dim, dropout) for _ in range(depth)])
                                      for m in self.modalities})
         self.pool_weights = nn.Parameter(torch.ones(len(self.modalities)), requires_grad=pool_fusion == "weight")
+        self.out_dim = dim
+
+    def modality_parameters(self, m:str) -> list:
+        "The parameters that belong to modality `m`: its fusion tokens and its layer stack."
+        return [self.fusion_tokens[m], *self.layers[m].parameters()]
 
     def pool(self, fusion:Tensor, # (B, M, L, d) fusion tokens after a layer, per modality
              present:Tensor, # (B, M) bool
