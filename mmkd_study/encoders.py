@@ -2,6 +2,7 @@
 
 # %% ../nbs/05_encoders.ipynb #5e33148e
 from __future__ import annotations
+import re
 import torch
 from torch import nn, Tensor
 
@@ -48,9 +49,12 @@ def text_backbone(encoder:str, vocab_size:int, max_len:int, dropout:float=0.1) -
     "The transformers model behind a text encoder name (BERT-family models: `dropout` sets their dropout)."
     from transformers import AutoModel, BertConfig, BertModel
     drop = dict(hidden_dropout_prob=dropout, attention_probs_dropout_prob=dropout)
-    if encoder == "bert-tiny-random":
-        return BertModel(BertConfig(vocab_size=vocab_size, hidden_size=128, num_hidden_layers=2, num_attention_heads=2,
-                                    intermediate_size=256, max_position_embeddings=max(max_len, 8), **drop), add_pooling_layer=False)
+    small = re.fullmatch(r"bert-random-L(\d+)-H(\d+)", encoder)
+    if small:
+        layers, hidden = map(int, small.groups())
+        return BertModel(BertConfig(vocab_size=vocab_size, hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=2,
+                                    intermediate_size=2 * hidden, max_position_embeddings=max(max_len, 8), **drop), add_pooling_layer=False)
+    if encoder.startswith("bert-random"): raise ValueError(f"small text encoders are named bert-random-L<layers>-H<hidden>, got {encoder!r}")
     if encoder == "minilm-packaged":
         from mmkd_study.data import packaged_minilm_path
         encoder = str(packaged_minilm_path())
@@ -58,7 +62,7 @@ def text_backbone(encoder:str, vocab_size:int, max_len:int, dropout:float=0.1) -
 
 class TextEncoder(nn.Module):
     "A transformers encoder's whole last hidden state as tokens."
-    def __init__(self, encoder:str="bert-tiny-random", # see `text_backbone`
+    def __init__(self, encoder:str="bert-random-L2-H128", # see `text_backbone`
                  dim:int=512, max_len:int=300, vocab_size:int=4000, freeze:bool=False, dropout:float=0.1):
         super().__init__()
         self.backbone = text_backbone(encoder, vocab_size, max_len, dropout)

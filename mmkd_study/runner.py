@@ -19,11 +19,28 @@ __all__ = ['MODEL_GRID', 'run_config', 'default_cohort_dir', 'git_commit', 'pack
            'run_is_complete', 'ReproduceResult', 'reproduce', 'main']
 
 # %% ../nbs/30_runner.ipynb #ee7f0582
+_NO_KD_GM = {"train.kd": False, "train.gm": False}
 MODEL_GRID: dict[str, dict] = {
-    "tabular_logreg": {"model.kind": "sklearn", "model.fusion": "unimodal", "model.modalities": ("tabular",)},
-    "text_tfidf_logreg": {"model.kind": "sklearn", "model.fusion": "unimodal", "model.modalities": ("text",)},
-    "image_pixel_logreg": {"model.kind": "sklearn", "model.fusion": "unimodal", "model.modalities": ("image",)},
-    "concat_logreg": {"model.kind": "sklearn", "model.fusion": "early", "model.modalities": MODALITIES},
+    # the method and its ablations
+    "proposed": {"model.fusion": "pb"},
+    "wo_kd": {"model.fusion": "pb", "train.kd": False},
+    "wo_gm": {"model.fusion": "pb", "train.gm": False},
+    "wo_pb_mean": {"model.fusion": "pb", "model.pool_fusion": "mean"},
+    "wo_pb_mbt": {"model.fusion": "mbt", "train.gm_rule": "ogm_ge"},
+    # deep baselines
+    "image_only": {"model.fusion": "unimodal", "model.modalities": ("image",), **_NO_KD_GM},
+    "text_only": {"model.fusion": "unimodal", "model.modalities": ("text",), **_NO_KD_GM},
+    "tabular_only": {"model.fusion": "unimodal", "model.modalities": ("tabular",), **_NO_KD_GM},
+    "early_fusion": {"model.fusion": "early", **_NO_KD_GM},
+    "late_fusion": {"model.fusion": "late", **_NO_KD_GM},
+    "mbt": {"model.fusion": "mbt", **_NO_KD_GM},
+    "medfuse_lstm": {"model.fusion": "lstm", **_NO_KD_GM},
+    "ogm_ge_concat": {"model.fusion": "early", "train.kd": False, "train.gm_rule": "ogm_ge"},
+    # simple reference models (04_reference)
+    "tabular_logreg": {"model.kind": "sklearn", "model.fusion": "unimodal", "model.modalities": ("tabular",), **_NO_KD_GM},
+    "text_tfidf_logreg": {"model.kind": "sklearn", "model.fusion": "unimodal", "model.modalities": ("text",), **_NO_KD_GM},
+    "image_pixel_logreg": {"model.kind": "sklearn", "model.fusion": "unimodal", "model.modalities": ("image",), **_NO_KD_GM},
+    "concat_logreg": {"model.kind": "sklearn", "model.fusion": "early", "model.modalities": MODALITIES, **_NO_KD_GM},
 }
 
 def run_config(profile:str="smoke", # smoke | quick | paper
@@ -97,8 +114,37 @@ def _train_reference(cfg:Config, df:pd.DataFrame, cohort_dir:Path, split:np.ndar
                                    "probability": p, "subset": subset_name(subset)}))
     return pd.concat(preds, ignore_index=True)
 
+def _train_torch(cfg:Config, df:pd.DataFrame, cohort_dir:Path, split:np.ndarray, run_dir:Path, resume:bool, progress:bool,
+                 fingerprint:str):
+    "Train a deep model of the grid (two stages) and predict every split under every modality subset."
+    import shutil
+    ckpt = run_dir / "checkpoints"
+    if ckpt.exists() and (not resume or not (ckpt / "fingerprint").exists() or (ckpt / "fingerprint").read_text() != fingerprint):
+        shutil.rmtree(ckpt)                       # checkpoints of another configuration are never resumed
+    ckpt.mkdir(parents=True, exist_ok=True); (ckpt / "fingerprint").write_text(fingerprint)
+    from mmkd_study.model import build_model, count_parameters
+    from mmkd_study.train import Trainer, prepare_data, predict
+    parts, tokenizer, report = prepare_data(cfg, df, split, cohort_dir, run_dir, progress)
+    model = build_model(cfg, tokenizer.vocab_size)
+    t0 = time.time()
+    hist = Trainer(cfg, model, parts, run_dir, progress).fit(resume=resume)
+    train_s = time.time() - t0
+    epochs = int(hist.groupby("stage").epoch.nunique().sum()) if len(hist) else 0
+    preds = []
+    for name in ("train", "val", "test"):
+        probs = predict(model, parts[name])
+        for subset, p in probs.items():
+            preds.append(pd.DataFrame({"hadm_id": parts[name].hadm_id.numpy(), "split": name,
+                                       "label": parts[name].label.numpy(), "probability": p, "subset": subset}))
+    pred = pd.concat(preds, ignore_index=True)
+    extra = {"n_parameters": count_parameters(model), "train_time_s": round(train_s, 2),
+             "epochs_run": epochs, "seconds_per_epoch": round(train_s / max(epochs, 1), 2), "data_quality": report}
+    return pred, extra
+
 def train_run(cfg:Config, # the run's configuration (from `run_config`)
               run_dir, # where predictions.parquet and metrics.json go
+              resume:bool=True, # continue an interrupted deep-model run from its last checkpoint
+              progress:bool=True, # progress bars while training
              ) -> dict:
     "Train one (model, seed) run, write its predictions and metrics, and return the metrics record."
     from mmkd_study.config import seed_everything
@@ -111,15 +157,16 @@ def train_run(cfg:Config, # the run's configuration (from `run_config`)
     df = load_cohort(cohort_dir)
     data_fp = cohort_fingerprint(cohort_dir)
     split = split_cohort(df, cfg.seed, cfg.data.split_fractions, cfg.data.split_unit).to_numpy()
+    extra = {}
     if cfg.model.kind == "sklearn": pred = _train_reference(cfg, df, cohort_dir, split)
-    else: raise NotImplementedError(f"model kind {cfg.model.kind!r} ({cfg.model.name}) is not available yet")
+    else: pred, extra = _train_torch(cfg, df, cohort_dir, split, run_dir, resume, progress, run_fingerprint(cfg, data_fp))
     atomic_write_parquet(pred, run_dir / "predictions.parquet")
     record = {"status": "complete", "model": cfg.model.name, "seed": cfg.seed, "profile": cfg.study.profile,
               "data_source": cfg.data.source, "data_fingerprint": data_fp,
               "run_fingerprint": run_fingerprint(cfg, data_fp), "config": cfg.to_dict(),
               "metrics": {"test": evaluate_subsets(pred, "test"), "val": evaluate_subsets(pred, "val")},
               "versions": package_versions(), "git_commit": git_commit(Path(__file__).parent),
-              "wall_time_s": round(time.time() - start, 2)}
+              "wall_time_s": round(time.time() - start, 2), **extra}
     if "true_risk" in df:      # the synthetic generator knows the truth: keep the oracle beside the model
         oracle = pd.DataFrame({"split": split, "label": df.label, "probability": df.true_risk, "subset": "oracle"})
         record["metrics"]["oracle_test"] = evaluate_subsets(oracle, "test")["oracle"]

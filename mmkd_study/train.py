@@ -196,6 +196,9 @@ class Trainer:
                     bar.update(1)
                     if self.global_step % t.eval_every == 0 or (self.step_in_epoch == per_epoch and self.epoch == max_epochs - 1):
                         row["val_loss"] = self._validate()
+                        if not math.isfinite(row["val_loss"]):
+                            raise FloatingPointError(f"validation loss is {row['val_loss']} at stage {self.stage}, step {self.global_step} "
+                                                     f"({self.cfg.model.name}); lower the learning rates or check the data")
                         improved, decay, stop = self.plateau.update(row["val_loss"], t.plateau_patience, t.max_decays)
                         if improved: atomic_torch_save(self.model.state_dict(), self.ckpt_dir / f"best_stage{self.stage}.pt")
                         if decay:
@@ -213,6 +216,9 @@ class Trainer:
                     if self.step_in_epoch == per_epoch: self.epoch, self.step_in_epoch = self.epoch + 1, 0
                     stop = self.epoch >= max_epochs
             bar.close()
+            if not (self.ckpt_dir / f"best_stage{self.stage}.pt").exists():
+                raise RuntimeError(f"stage {self.stage} of {self.cfg.model.name} ended without a validated checkpoint in {self.ckpt_dir}; "
+                                   "delete the run folder to start it afresh")
             if self.stage < stages[-1]:
                 self.model.load_state_dict(torch.load(self.ckpt_dir / "best_stage1.pt", weights_only=True))
                 self._new_stage(2)
