@@ -247,6 +247,7 @@ def reproduce(profile:str="quick", # smoke | quick | paper
               data:str="synthetic", # synthetic | mimic
               cohort_dir=None, # cohort directory (default: data/synthetic_<profile>)
               results_dir=None, # tables go here (default: the profile's study.results_dir)
+              figures_dir=None, # figures go here (default: figures/ beside results_dir)
               runs_dir=None, # per-run outputs (default: <results_dir>/runs/<profile>)
               models=None, seeds=None, # restrict the grid (default: the profile's)
               overrides:dict|None=None, # dotted config parameters for every run
@@ -258,10 +259,12 @@ def reproduce(profile:str="quick", # smoke | quick | paper
     "Regenerate the study: cohort, every (model, seed) run, then the tables."
     from tqdm.auto import tqdm
     from mmkd_study.data import cohort_fingerprint
+    started = time.time()
     base = profile_config(profile, overrides)
     cohort_dir = Path(cohort_dir or default_cohort_dir(profile, data)).resolve()
     results_dir = Path(results_dir or base.study.results_dir).resolve()
     runs_dir = Path(runs_dir or results_dir / "runs" / profile).resolve()
+    figures_dir = Path(figures_dir or results_dir.parent / "figures").resolve()
     nbs = Path(notebooks_dir or study_notebooks_dir())
     models, seeds = list(models or base.study.models), list(seeds if seeds is not None else base.study.seeds)
     grid = [(m, s, run_config(profile, m, s, data, str(cohort_dir), overrides)) for m in models for s in seeds]
@@ -298,7 +301,8 @@ def reproduce(profile:str="quick", # smoke | quick | paper
             if out.status == "failed":
                 tqdm.write(f"run failed: {out.model} seed {out.seed} ({out.error}); see {out.run_dir / 'train.ipynb'}")
     study_notebook("aggregate.ipynb", dict(profile=profile, data=data, runs_dir=str(runs_dir), results_dir=str(results_dir),
-                                           models=models, seeds=seeds))
+                                           figures_dir=str(figures_dir), models=models, seeds=seeds,
+                                           n_bootstrap=base.study.n_bootstrap, wall_time_s=round(time.time() - started, 1)))
     return ReproduceResult(outcomes, runs_dir, results_dir, errors)
 
 # %% ../nbs/30_runner.ipynb #b9de6902
@@ -321,6 +325,7 @@ def main(argv=None) -> int:
     r.add_argument("--data", choices=["synthetic", "mimic"], default="synthetic")
     r.add_argument("--cohort", help="cohort directory (default: data/synthetic_<profile>)")
     r.add_argument("--results", help="results directory (default: results)")
+    r.add_argument("--figures", help="figures directory (default: figures/ beside the results directory)")
     r.add_argument("--runs", help="per-run outputs (default: <results>/runs/<profile>)")
     r.add_argument("--models", nargs="+", help=f"restrict the grid; available: {', '.join(MODEL_GRID)}")
     r.add_argument("--seeds", nargs="+", type=int)
@@ -345,7 +350,7 @@ def main(argv=None) -> int:
             if a.bench: print(f"generation time: {dt:.1f} s for {a.n} admissions at {a.image_size}x{a.image_size} "
                               f"on {os.cpu_count()} CPU cores ({a.n / dt:.0f} admissions/s)")
             return 0
-        res = reproduce(a.profile, a.data, a.cohort, a.results, a.runs, a.models, a.seeds, _parse_set(a.set), a.jobs, a.force)
+        res = reproduce(a.profile, a.data, a.cohort, a.results, a.figures, a.runs, a.models, a.seeds, _parse_set(a.set), a.jobs, a.force)
     except (KeyError, ValueError, FileNotFoundError, TypeError) as e:
         print(f"mmkd-study: error: {e.args[0] if e.args else e}", file=sys.stderr); return 2
     done = {s: sum(o.status == s for o in res.runs) for s in ("complete", "skipped", "failed")}

@@ -8,14 +8,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .config import MODALITIES, subset_name
+from .config import MODALITIES, modality_subsets, subset_name
 from .files import atomic_write_text
+from .stats import bootstrap_ci, delong_test, paired_bootstrap_test, holm
 
 ALL_MODALITIES = subset_name(MODALITIES)
 DATA_SOURCE_LABEL = {"synthetic": "synthetic cohort (not MIMIC-IV)", "mimic": "MIMIC-IV"}
 
 # %% auto #0
-__all__ = ['ALL_MODALITIES', 'DATA_SOURCE_LABEL', 'collect_runs', 'table2_comparison', 'write_table']
+__all__ = ['ALL_MODALITIES', 'DATA_SOURCE_LABEL', 'SUBSET_ORDER', 'ABLATIONS', 'collect_runs', 'table2_comparison', 'write_table',
+           'collect_predictions', 'add_intervals_and_tests', 'table3_missing', 'table4_ablation']
 
 # %% ../nbs/20_tables.ipynb #4e53e515
 def collect_runs(runs_dir, # <results>/runs/<profile>
@@ -69,3 +71,76 @@ def write_table(df:pd.DataFrame, results_dir, name:str, title:str, notes:list[st
     shown = df[[c for c in df.columns if not c.endswith(("_mean", "_sd"))]]
     md = f"# {title}\n\n" + shown.to_markdown(index=False, floatfmt=".3f") + "\n" + "".join(f"\n{n}\n" for n in notes)
     atomic_write_text(results_dir / f"{name}.md", md)
+
+# %% ../nbs/20_tables.ipynb #c4004afd
+def collect_predictions(runs_dir, models:list, seeds:list, split:str="test") -> pd.DataFrame:
+    "Pooled predictions of the complete runs: model, seed, hadm_id, label, probability, subset."
+    out = []
+    for model in models:
+        for seed in seeds:
+            d = Path(runs_dir) / model / f"seed{seed}"
+            if not (d / "metrics.json").exists() or json.loads((d / "metrics.json").read_text()).get("status") != "complete": continue
+            pred = pd.read_parquet(d / "predictions.parquet")
+            out.append(pred[pred.split == split].assign(model=model, seed=seed))
+    cols = ["model", "seed", "hadm_id", "label", "probability", "subset"]
+    return pd.concat(out, ignore_index=True)[cols] if out else pd.DataFrame(columns=cols)
+
+def _aligned(preds:pd.DataFrame, model:str, other:str, subset:str):
+    a = preds[(preds.model == model) & (preds.subset == subset)].set_index(["seed", "hadm_id"])
+    b = preds[(preds.model == other) & (preds.subset == subset)].set_index(["seed", "hadm_id"])
+    j = a.join(b, lsuffix="_a", rsuffix="_b", how="inner")
+    return j.label_a.to_numpy(), j.probability_a.to_numpy(), j.probability_b.to_numpy()
+
+def add_intervals_and_tests(table:pd.DataFrame, preds:pd.DataFrame, subset:str=ALL_MODALITIES,
+                            reference:str="proposed", n_bootstrap:int=1000, seed:int=0) -> pd.DataFrame:
+    "Bootstrap 95% CIs (pooled seeds) and DeLong / paired-bootstrap p-values against `reference`, Holm-adjusted."
+    table = table.copy()
+    for col in ("auroc_ci", "auprc_ci", "p_delong", "p_auprc"): table[col] = None
+    for i, row in table.iterrows():
+        g = preds[(preds.model == row.model) & (preds.subset == subset)]
+        if g.label.nunique() == 2:
+            _, lo, hi = bootstrap_ci(g.label, g.probability, "auroc", n_bootstrap, seed=seed)
+            table.at[i, "auroc_ci"] = f"{lo:.3f}–{hi:.3f}"
+            _, lo, hi = bootstrap_ci(g.label, g.probability, "auprc", n_bootstrap, seed=seed)
+            table.at[i, "auprc_ci"] = f"{lo:.3f}–{hi:.3f}"
+        if row.model != reference and reference in set(preds.model):
+            y, pa, pb = _aligned(preds, reference, row.model, subset)
+            if len(y) and 0 < y.sum() < len(y):
+                table.at[i, "p_delong"] = delong_test(y, pa, pb)[3]
+                table.at[i, "p_auprc"] = paired_bootstrap_test(y, pa, pb, "auprc", n_bootstrap, seed=seed)[3]
+    for col in ("p_delong", "p_auprc"):
+        table[col + "_holm"] = holm(pd.to_numeric(table[col], errors="coerce"))
+    return table
+
+# %% ../nbs/20_tables.ipynb #7c4bd402
+SUBSET_ORDER = [subset_name(s) for s in modality_subsets()]
+
+def table3_missing(runs:pd.DataFrame, models:list, data:str, metric:str="auroc") -> pd.DataFrame:
+    "Mean ± sd over seeds of `metric` for every model (rows) and modality subset available at test (columns)."
+    rows = []
+    for model in models:
+        g = runs[runs.model == model]
+        row = {"model": model, "data_source": DATA_SOURCE_LABEL[data]}
+        for s in SUBSET_ORDER:
+            x = g[g.subset == s][metric]
+            row[s] = _mean_sd(x)
+            row[f"{s}_mean"] = x.mean() if len(x) else np.nan
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+ABLATIONS = {"proposed": ("yes", "yes", "yes"), "wo_kd": ("yes", "no", "yes"), "wo_gm": ("yes", "yes", "no"),
+             "wo_pb_mean": ("mean pool", "yes", "yes"), "wo_pb_mbt": ("MBT", "yes", "yes (OGM-GE)")}
+
+def table4_ablation(runs:pd.DataFrame, models:list, data:str) -> pd.DataFrame:
+    "PB / KD / GM on and off: AUROC and AUPRC with all modalities and averaged over the 6 subsets with something missing."
+    rows = []
+    for model in [m for m in ABLATIONS if m in models]:
+        g = runs[runs.model == model]
+        full, part = g[g.subset == ALL_MODALITIES], g[g.subset != ALL_MODALITIES]
+        per_seed = part.groupby("seed")[["auroc", "auprc"]].mean()
+        pb, kd, gm = ABLATIONS[model]
+        rows.append({"model": model, "PB": pb, "KD": kd, "GM": gm, "data_source": DATA_SOURCE_LABEL[data],
+                     "AUROC all": _mean_sd(full.auroc), "AUPRC all": _mean_sd(full.auprc),
+                     "AUROC missing (mean of 6 subsets)": _mean_sd(per_seed.auroc), "AUPRC missing (mean of 6 subsets)": _mean_sd(per_seed.auprc),
+                     "auroc_all_mean": full.auroc.mean(), "auroc_missing_mean": per_seed.auroc.mean()})
+    return pd.DataFrame(rows)

@@ -20,6 +20,15 @@ def test_smoke_study_runs_end_to_end(smoke):
     assert t2.auroc_mean.between(0, 1).all()
     assert (t2.data_source == "synthetic cohort (not MIMIC-IV)").all()
     assert "not a reproduction" in (d / "results/table2_comparison.md").read_text()
+    for name in ("table3_missing", "table3_missing_auprc", "table4_ablation"):
+        assert (d / f"results/{name}.csv").exists() and (d / f"results/{name}.md").exists(), name
+    t3 = pd.read_csv(d / "results/table3_missing.csv")
+    assert set(t3.model) == set(t2.model) - {"oracle (generator's true risk)"} and "image+tabular" in t3
+    report = (d / "results/REPORT.md").read_text()
+    headline = [l for l in report.splitlines() if l.startswith("| this study")]
+    assert headline and "synthetic cohort (not MIMIC-IV)" in headline[0] and "| MIMIC-IV | 0.886 | 0.459 |" in report
+    for fig in ("roc_pr_all_modalities", "missing_modality_robustness", "gm_coefficients_pool_weights", "calibration_all_modalities"):
+        assert (d / f"figures/{fig}.png").exists() and (d / f"figures/{fig}.pdf").exists(), fig
     cal = pd.read_csv(d / "results/synthetic_calibration.csv")
     assert cal.model.iloc[0] == "oracle (true risk)" and cal.auroc.between(0, 1).all()
     assert (res.runs_dir / "cohort.ipynb").exists() and (res.runs_dir / "aggregate.ipynb").exists()
