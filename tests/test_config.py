@@ -21,3 +21,9 @@ def test_papermill_parameter_typo_is_an_error():
 def test_cli_reports_a_misspelt_setting(capsys):
     assert main(["reproduce", "--profile", "smoke", "--set", "data.n_admisions=10"]) == 2
     assert "did you mean 'data.n_admissions'" in capsys.readouterr().err
+
+def test_bench_merges_another_machines_results(tmp_path, root):
+    """The committed GPU figures merge into a fresh benchmarks file and render as Markdown."""
+    assert main(["bench", "--merge", str(root / "results/benchmarks.json"), "--out", str(tmp_path)]) == 0
+    md = (tmp_path / "benchmarks.md").read_text()
+    assert "| setting | batch | dtype |" in md and "samples/s" in md
