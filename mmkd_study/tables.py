@@ -16,8 +16,9 @@ ALL_MODALITIES = subset_name(MODALITIES)
 DATA_SOURCE_LABEL = {"synthetic": "synthetic cohort (not MIMIC-IV)", "mimic": "MIMIC-IV"}
 
 # %% auto #0
-__all__ = ['ALL_MODALITIES', 'DATA_SOURCE_LABEL', 'SUBSET_ORDER', 'ABLATIONS', 'collect_runs', 'table2_comparison', 'write_table',
-           'collect_predictions', 'add_intervals_and_tests', 'table3_missing', 'table4_ablation']
+__all__ = ['ALL_MODALITIES', 'DATA_SOURCE_LABEL', 'SUBSET_ORDER', 'ABLATIONS', 'TABLE1_CONTINUOUS', 'TABLE1_CATEGORICAL',
+           'collect_runs', 'table2_comparison', 'write_table', 'collect_predictions', 'add_intervals_and_tests',
+           'table3_missing', 'table4_ablation', 'table1_cohort']
 
 # %% ../nbs/20_tables.ipynb #4e53e515
 def collect_runs(runs_dir, # <results>/runs/<profile>
@@ -144,3 +145,48 @@ def table4_ablation(runs:pd.DataFrame, models:list, data:str) -> pd.DataFrame:
                      "AUROC missing (mean of 6 subsets)": _mean_sd(per_seed.auroc), "AUPRC missing (mean of 6 subsets)": _mean_sd(per_seed.auprc),
                      "auroc_all_mean": full.auroc.mean(), "auroc_missing_mean": per_seed.auroc.mean()})
     return pd.DataFrame(rows)
+
+# %% ../nbs/20_tables.ipynb #30c04b4f
+TABLE1_CONTINUOUS = {"anchor_age": "age, years", "lab_50813": "lactate, mmol/L", "lab_50912": "creatinine, mg/dL",
+                     "lab_51006": "urea nitrogen, mg/dL", "lab_51301": "white blood cells, K/uL", "lab_51222": "hemoglobin, g/dL",
+                     "lab_51265": "platelets, K/uL", "lab_50983": "sodium, mEq/L", "lab_50971": "potassium, mEq/L",
+                     "lab_50882": "bicarbonate, mEq/L", "lab_50862": "albumin, g/dL", "chart_220045": "heart rate, bpm",
+                     "chart_220181": "mean blood pressure, mmHg", "chart_220210": "respiratory rate, /min", "chart_220277": "SpO2, %"}
+TABLE1_CATEGORICAL = {"gender": "sex", "admission_type": "admission type", "insurance": "insurance", "race": "race"}
+
+def _count(n:int, total:int, suppress:bool) -> str:
+    if suppress and 0 < n < 10: return "<10"
+    return f"{n} ({100 * n / total:.1f}%)" if total else "0"
+
+def table1_cohort(df:pd.DataFrame, # a validated cohort table
+                  data:str="synthetic", # mimic: small cells suppressed
+                 ) -> pd.DataFrame:
+    "Cohort characteristics by outcome with the test of each row."
+    from scipy.stats import chi2_contingency, mannwhitneyu
+    suppress = data == "mimic"
+    alive, dead = df[df.label == 0], df[df.label == 1]
+    rows = [{"characteristic": "admissions, n", "survived": str(len(alive)), "died": str(len(dead)), "test": "", "p": ""}]
+    fmt_p = lambda p: "" if p is None or not np.isfinite(p) else ("<0.001" if p < 0.001 else f"{p:.3f}")
+    for col, name in TABLE1_CONTINUOUS.items():
+        a, d = alive[col].dropna(), dead[col].dropna()
+        med = lambda x: f"{x.median():.1f} [{x.quantile(.25):.1f}–{x.quantile(.75):.1f}]" if len(x) else "–"
+        p = mannwhitneyu(a, d).pvalue if len(a) and len(d) else None
+        rows.append({"characteristic": f"{name}, median [IQR]", "survived": med(a), "died": med(d), "test": "Mann-Whitney U", "p": fmt_p(p),
+                     "missing": f"{df[col].isna().mean():.0%}"})
+    for col, name in TABLE1_CATEGORICAL.items():
+        tab = pd.crosstab(df[col].fillna("missing"), df.label)
+        p = chi2_contingency(tab)[1] if tab.shape[0] > 1 and tab.shape[1] > 1 else None
+        rows.append({"characteristic": name, "survived": "", "died": "", "test": "chi-square", "p": fmt_p(p)})
+        for level, r in tab.iterrows():
+            rows.append({"characteristic": f"  {level}", "survived": _count(int(r.get(0, 0)), len(alive), suppress),
+                         "died": _count(int(r.get(1, 0)), len(dead), suppress), "test": "", "p": ""})
+    present = {"chest X-ray": df.image_path.notna(), "HPI": df.hpi.notna(),
+               "ICU chart values": df[[c for c in df if c.startswith("chart_")]].notna().any(axis=1)}
+    for name, has in present.items():
+        tab = pd.crosstab(has, df.label)
+        p = chi2_contingency(tab)[1] if tab.shape == (2, 2) else None
+        rows.append({"characteristic": f"with {name}", "survived": _count(int(has[df.label == 0].sum()), len(alive), suppress),
+                     "died": _count(int(has[df.label == 1].sum()), len(dead), suppress), "test": "chi-square", "p": fmt_p(p)})
+    out = pd.DataFrame(rows).fillna("")
+    out["data_source"] = DATA_SOURCE_LABEL[data]
+    return out

@@ -20,7 +20,7 @@ def test_smoke_study_runs_end_to_end(smoke):
     assert t2.auroc_mean.between(0, 1).all()
     assert (t2.data_source == "synthetic cohort (not MIMIC-IV)").all()
     assert "not a reproduction" in (d / "results/table2_comparison.md").read_text()
-    for name in ("table3_missing", "table3_missing_auprc", "table4_ablation"):
+    for name in ("table1_cohort", "table3_missing", "table3_missing_auprc", "table4_ablation"):
         assert (d / f"results/{name}.csv").exists() and (d / f"results/{name}.md").exists(), name
     t3 = pd.read_csv(d / "results/table3_missing.csv")
     assert set(t3.model) == set(t2.model) - {"oracle (generator's true risk)"} and "image+tabular" in t3
