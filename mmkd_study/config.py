@@ -130,6 +130,7 @@ class StudyConfig:
     seeds: tuple = tuple(range(10))
     models: tuple = ("proposed", "image_only", "text_only", "tabular_only", "early_fusion", "late_fusion", "mbt",
                      "medfuse_lstm", "ogm_ge_concat", "wo_kd", "wo_gm", "wo_pb_mean", "wo_pb_mbt",
+                     "released_admission_split", "released_gm_no_image", "released_no_padding_mask", "kd_drop_sample",
                      "tabular_logreg", "text_tfidf_logreg", "image_pixel_logreg", "concat_logreg")
     n_bootstrap: int = 1000
     calibration_n: int = 8000          # admissions of the synthetic calibration cohort (cohort notebook)

@@ -27,6 +27,11 @@ MODEL_GRID: dict[str, dict] = {
     "wo_gm": {"model.fusion": "pb", "train.gm": False},
     "wo_pb_mean": {"model.fusion": "pb", "model.pool_fusion": "mean"},
     "wo_pb_mbt": {"model.fusion": "mbt", "train.gm_rule": "ogm_ge"},
+    # the released code's behaviour, one switch at a time (STUDY.md §3)
+    "released_admission_split": {"model.fusion": "pb", "data.split_unit": "admission"},
+    "released_gm_no_image": {"model.fusion": "pb", "train.gm_modalities": ("text", "tabular")},
+    "released_no_padding_mask": {"model.fusion": "pb", "model.mask_padding": False},
+    "kd_drop_sample": {"model.fusion": "pb", "train.kd_drop": "sample"},
     # deep baselines
     "image_only": {"model.fusion": "unimodal", "model.modalities": ("image",), **_NO_KD_GM},
     "text_only": {"model.fusion": "unimodal", "model.modalities": ("text",), **_NO_KD_GM},
