@@ -5,7 +5,6 @@ from __future__ import annotations
 import json, os, platform, statistics, time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from .config import Config, profile_config, get_device

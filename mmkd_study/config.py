@@ -2,11 +2,10 @@
 
 # %% ../nbs/00_config.ipynb #982b5aed
 from __future__ import annotations
-import dataclasses, difflib, hashlib, json, os, random, types, typing
+import dataclasses, difflib, hashlib, json, os, random
 from dataclasses import dataclass, field, fields, asdict
 from itertools import combinations
 from importlib import resources
-from pathlib import Path
 
 import numpy as np
 import pandas as pd

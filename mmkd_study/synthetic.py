@@ -2,7 +2,7 @@
 
 # %% ../nbs/01_synthetic.ipynb #7fb5ff5c
 from __future__ import annotations
-import io, json, math, os, time
+import json, math, os
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 

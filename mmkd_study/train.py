@@ -2,9 +2,9 @@
 
 # %% ../nbs/10_train.ipynb #4e3774da
 from __future__ import annotations
-import json, math, time
+import math
 from contextlib import nullcontext
-from dataclasses import dataclass, field, asdict
+from dataclasses import dataclass, asdict
 from pathlib import Path
 
 import numpy as np
@@ -152,7 +152,7 @@ class Trainer:
         gm_on = self.stage == 1 and self.gm is not None and t.gm_epochs[0] <= self.epoch <= t.gm_epochs[1]
         if gm_on:
             with amp:
-                coeffs = self.gm.coefficients(*( (tokens, padding, batch["present"], batch["label"]) if t.gm_rule == "ogm_ge" else ()))
+                coeffs = self.gm.coefficients(tokens, padding, batch["present"], batch["label"])
             self.gm.apply(coeffs)
             log.update({f"gm_{m}": c for m, c in coeffs.items()})
         self.optimizer.step()
