@@ -115,7 +115,7 @@ def image_cache(cohort_dir, # cohort directory (the cache lives in its `cache/` 
             return z["images"], z["present"], json.loads(str(z["report"]))
     images, present, report = load_images(df.image_path, cohort_dir, size, on_bad, str(cohort_dir / "cohort.parquet"), progress)
     stem.parent.mkdir(exist_ok=True)
-    tmp = stem.with_suffix(".tmp.npz")
+    tmp = stem.with_name(f"{stem.name}.{os.getpid()}.tmp.npz")       # unique: parallel runs may fill the cache at once
     np.savez(tmp, images=images, present=present, report=json.dumps(report))
     os.replace(tmp, stem.with_suffix(".npz"))
     return images, present, report

@@ -2,7 +2,7 @@
 
 # %% ../nbs/30_runner.ipynb #3bb8f438
 from __future__ import annotations
-import argparse, json, os, platform, subprocess, sys, time, traceback
+import argparse, json, os, platform, subprocess, sys, time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -106,9 +106,9 @@ def evaluate_subsets(pred:pd.DataFrame, split:str="test") -> dict:
     return out
 
 def _train_reference(cfg:Config, df:pd.DataFrame, cohort_dir:Path, split:np.ndarray) -> pd.DataFrame:
-    from mmkd_study.data import load_images
+    from mmkd_study.data import image_cache
     from mmkd_study.reference import ModalityFeatures, ReferenceModel
-    images, image_present, report = load_images(df.image_path, cohort_dir, 16, cfg.data.on_bad_image)
+    images, image_present, report = image_cache(cohort_dir, df, 16, cfg.data.on_bad_image, progress=False)
     train = split == "train"
     feats = ModalityFeatures().fit(df, images, train)
     model = ReferenceModel(cfg.model.modalities, seed=cfg.seed).fit(feats.transform(df, images, image_present), df.label.to_numpy(), train)
