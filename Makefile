@@ -11,7 +11,7 @@ STAMP  := $(VENV)/.installed-$(KEY)
 PROFILE ?= quick
 DATA    ?= synthetic
 
-.PHONY: install reproduce test test-notebooks test-python smoke bench-synthetic lab clean-venv
+.PHONY: install reproduce test test-notebooks test-python smoke bench-synthetic bench-mimic lab clean-venv
 
 install: $(STAMP)
 
@@ -37,6 +37,10 @@ test-python: install
 
 bench-synthetic: install
 	$(BIN)/mmkd-study cohort --out data/bench_20000 --n 20000 --image-size 224 --bench
+
+# The MIMIC-IV builder on fake MIMIC trees of 1 M + 2.5 M and 2 M + 5 M event rows, against plain pandas: results/benchmarks_mimic.md
+bench-mimic: install
+	$(BIN)/mmkd-study bench-mimic --work data/bench_mimic --out results
 
 lab: install
 	$(BIN)/jupyter lab nbs/

@@ -16,7 +16,8 @@ from .train import make_batch, param_groups
 
 # %% auto #0
 __all__ = ['DENSE_BF16_PEAK', 'SIZES', 'machine_info', 'fake_tensors', 'time_step', 'flops_per_sample', 'bench_setting',
-           'bench_loader', 'run_benchmarks', 'benchmarks_markdown', 'write_benchmarks']
+           'bench_loader', 'bench_statistics', 'study_summary', 'paper_study_gpu_hours', 'run_benchmarks',
+           'benchmarks_markdown', 'write_benchmarks']
 
 # %% ../nbs/40_bench.ipynb #b3c12e0e
 DENSE_BF16_PEAK = {"H100": 989.4e12, "H200": 989.4e12, "A100": 312e12, "L4": 121e12}   # vendor datasheets, dense
@@ -99,12 +100,82 @@ def bench_setting(cfg:Config, device, batch_size:int, bf16:bool, fused:bool, cha
 
 def bench_loader(data:CohortTensors, device, batch_size:int, steps:int=20) -> float:
     "Samples per second of assembling batches (random rows) from the in-memory cache and moving them to `device`."
-    if device.type == "cuda": data = CohortTensors(**{k: getattr(data, k).pin_memory() for k in data.__dataclass_fields__})
+    if device.type == "cuda": data = data.map(lambda t: t.pin_memory())
     g = torch.Generator().manual_seed(0)
     fn = lambda: make_batch(data, torch.randint(0, len(data), (batch_size,), generator=g), device)
     return batch_size / time_step(fn, device, steps, 3)
 
 # %% ../nbs/40_bench.ipynb #c65c47e2
+def bench_statistics(n_cells:int=50, n:int=5000, n_resamples:int=1000, loop_cells:int=1, seed:int=0) -> dict:
+    "Seconds for every bootstrap CI and DeLong test of a table set, vectorised against an sklearn loop."
+    import numpy as np
+    from sklearn.metrics import roc_auc_score, average_precision_score
+    from mmkd_study.stats import bootstrap_ci, delong_test
+    rng = np.random.default_rng(seed)
+    y = (rng.random(n) < 0.11).astype(int)
+    cells = [np.clip(0.11 + 0.1 * y + rng.normal(0, 0.1 + 0.01 * i, n), 0, 1) for i in range(n_cells + 1)]
+    t = time.perf_counter()
+    for i, p in enumerate(cells[1:]):
+        bootstrap_ci(y, p, "auroc", n_resamples, seed=i); bootstrap_ci(y, p, "auprc", n_resamples, seed=i)
+        delong_test(y, cells[0], p)
+    ours = time.perf_counter() - t
+    t = time.perf_counter()
+    for i, p in enumerate(cells[1:loop_cells + 1]):
+        r = np.random.default_rng(i)
+        pos, neg = np.flatnonzero(y == 1), np.flatnonzero(y == 0)
+        for _ in range(n_resamples):
+            idx = np.concatenate([r.choice(pos, len(pos)), r.choice(neg, len(neg))])
+            roc_auc_score(y[idx], p[idx]); average_precision_score(y[idx], p[idx])
+    loop = (time.perf_counter() - t) * n_cells / loop_cells
+    return {"n_cells": n_cells, "n": n, "n_resamples": n_resamples, "loop_cells_timed": loop_cells,
+            "ours_s": ours, "sklearn_loop_s": loop, "ratio": loop / ours}
+
+# %% ../nbs/40_bench.ipynb #4a116e86
+def study_summary(runs_dir, # a study's runs folder, e.g. results/runs/quick
+                 ) -> dict:
+    "Per-model mean timings of a finished study, and its total wall time from the aggregate notebook."
+    import pandas as pd, nbformat
+    rows = []
+    for f in sorted(Path(runs_dir).glob("*/seed*/metrics.json")):
+        m = json.loads(f.read_text())
+        nb_s = None
+        if (f.parent / "train.ipynb").exists():
+            nb_s = nbformat.read(f.parent / "train.ipynb", as_version=4).metadata.get("papermill", {}).get("duration")
+        rows.append({"model": m["model"], "seed": m["seed"], "notebook_s": nb_s, "run_s": m["wall_time_s"],
+                     "pretrain_or_load_s": m.get("pretrain_or_load_time_s"), "train_s": m.get("train_time_s"),
+                     "train_samples_per_s": m.get("train_samples_per_s"), "trainable_parameters": m.get("n_trainable_parameters"),
+                     "shared_stage1": m.get("shared_stage1")})
+    df = pd.DataFrame(rows)
+    if df.empty: raise FileNotFoundError(f"no finished runs under {runs_dir}")
+    per_model = df.groupby("model", sort=False).mean(numeric_only=True).round(2)
+    out = {"runs_dir": str(runs_dir), "n_runs": len(df), "per_model": per_model.reset_index().to_dict("records"),
+           "sum_notebook_s": float(df.notebook_s.sum()), "sum_run_s": float(df.run_s.sum())}
+    study = Path(runs_dir) / "study.json"                     # written by `reproduce`: one entry per call
+    if study.exists():
+        log = json.loads(study.read_text())
+        full = [c for c in log["calls"] if c["trained"] == c["runs"]] or log["calls"]   # the last call that trained every run
+        out.update(profile=log["profile"], jobs=full[-1]["jobs"], study_wall_time_s=full[-1]["wall_time_s"])
+    return out
+
+def paper_study_gpu_hours(entry:dict, # a paper-size entry of benchmarks.json (a GPU measurement)
+                          n_admissions:int=30000, train_fraction:float=0.8, val_fraction:float=0.1,
+                          epochs:int=10, kd_epochs:int=5, eval_every:int=100, batch_size:int=8,
+                          seeds:int=10, deep_models:int=17, kd_models:int=9) -> dict:
+    "An upper bound on the paper-profile study in GPU-hours from measured throughput (see the note in the table)."
+    o = entry["settings"]["ours"]
+    n_train, n_val = n_admissions * train_fraction, n_admissions * val_fraction
+    steps = n_train / batch_size
+    val_passes = steps / eval_every                           # validations per epoch (paper: every 100 steps of batch 8)
+    fwd = 3 * o["stage1_samples_per_s"]                        # a forward pass costs about a third of a training step
+    stage1_s = epochs * (n_train / o["stage1_samples_per_s"] + val_passes * n_val / fwd)
+    stage2_s = kd_epochs * (n_train / o["kd_one_pass_samples_per_s"] + val_passes * n_val / fwd)
+    hours = seeds * (deep_models * stage1_s + kd_models * stage2_s) / 3600
+    return {"gpu": entry["machine"]["label"], "stage1_s_per_run": stage1_s, "stage2_s_per_run": stage2_s, "gpu_hours": hours,
+            "assumptions": f"{n_admissions:,} admissions ({train_fraction:.0%} train), {epochs} + {kd_epochs} epochs without early stop, "
+                           f"validation every {eval_every} steps of batch {batch_size}, {seeds} seeds, {deep_models} deep models "
+                           f"({kd_models} with KD) each costed as the full paper model at our setting"}
+
+# %% ../nbs/40_bench.ipynb #79021b13
 SIZES = {
     "tiny": ("smoke", {}),
     "quick": ("quick", {}),
@@ -136,10 +207,21 @@ def run_benchmarks(size:str="tiny", # tiny (smoke sizes, any CPU) | paper (the p
     res["loader_samples_per_s"] = bench_loader(loader_data, dev, our_batch)
     res["loader_over_training"] = res["loader_samples_per_s"] / o["stage1_samples_per_s"]
     log(f"loader {res['loader_samples_per_s']:.0f} samples/s = {res['loader_over_training']:.1f}x training")
+    if dev.type == "cpu" and (os.cpu_count() or 1) > 1:      # one run with every core, or one core per run?
+        threads, n = torch.get_num_threads(), os.cpu_count()
+        per = {}
+        for k in (1, n):
+            torch.set_num_threads(k)
+            per[k] = bench_setting(cfg, dev, our_batch, bf16=False, fused=False, channels_last=False, steps=steps, warmup=warmup)["stage1_samples_per_s"]
+        torch.set_num_threads(threads)
+        res["threads"] = {"one_thread_samples_per_s": per[1], "all_threads_samples_per_s": per[n], "cores": n,
+                          "parallel_runs_over_one_run": n * per[1] / per[n]}
+        log(f"{n} runs with 1 thread each over 1 run with {n} threads: {res['threads']['parallel_runs_over_one_run']:.2f}x")
     return res
 
 def _fmt(v, digits=3):
     if v is None: return "not measured"
+    if isinstance(v, float) and v != v: return "–"
     if isinstance(v, float): return f"{v:.{digits}g}" if abs(v) < 1000 else f"{v:,.0f}"
     return str(v)
 
@@ -148,6 +230,7 @@ def benchmarks_markdown(entries:dict) -> str:
     lines = ["# Benchmarks", "", "Medians of timed steps after warm-up; random data of the study's shapes. "
              "Generated by `mmkd-study bench`; machines without a measurement say so.", ""]
     for key, r in entries.items():
+        if r.get("kind") in ("statistics", "study"): continue
         m = r["machine"]
         lines += [f"## {m['label']} ({r['size']} sizes)", "",
                   f"torch {m['torch']}, {m['cpu']} ({m['cpu_cores']} cores), device {m['device']}", "",
@@ -160,12 +243,40 @@ def benchmarks_markdown(entries:dict) -> str:
                          f"{'n/a (CPU)' if m['device'] != 'cuda' else _fmt(s['mfu_stage1'])} |")
         lines += ["", f"- our setting over the paper's setting (stage-1 throughput): {_fmt(r['speedup_stage1_ours_over_paper'])}x",
                   f"- loader alone: {_fmt(r['loader_samples_per_s'])} samples/s, {_fmt(r['loader_over_training'])}x the training throughput", ""]
+        if r.get("threads"):
+            t = r["threads"]
+            lines.insert(-1, f"- stage-1 samples/s with 1 thread: {_fmt(t['one_thread_samples_per_s'])}, with {t['cores']} threads: "
+                             f"{_fmt(t['all_threads_samples_per_s'])}; so {t['cores']} runs side by side with one thread each train "
+                             f"{_fmt(t['parallel_runs_over_one_run'])}x as much as one run with every thread (the runner's default on a CPU)")
+        if m["device"] == "cuda" and r["size"] == "paper":
+            g = paper_study_gpu_hours(r)
+            lines += [f"- **the whole paper-profile study, estimated: {g['gpu_hours']:.1f} GPU-hours** on one {g['gpu']} "
+                      f"({g['stage1_s_per_run'] / 60:.0f} min of stage 1 and {g['stage2_s_per_run'] / 60:.0f} min of KD per run). "
+                      f"Upper bound: {g['assumptions']}.", ""]
+    for key, r in entries.items():
+        if r.get("kind") == "statistics":
+            lines += [f"## Statistics at table scale ({r['machine']['label']})", "",
+                      f"{r['n_cells']} cells × (AUROC and AUPRC bootstrap CIs with {r['n_resamples']} resamples + a DeLong test), n = {r['n']:,}:", "",
+                      f"- ours (vectorised numpy, fast DeLong): **{_fmt(r['ours_s'])} s**",
+                      f"- a loop of scikit-learn metric calls: {_fmt(r['sklearn_loop_s'])} s (timed on {r['loop_cells_timed']} cell(s), scaled to {r['n_cells']})",
+                      f"- ratio: {_fmt(r['ratio'])}x", ""]
+        if r.get("kind") == "study":
+            lines += [f"## The {r.get('profile', '?')} study ({r['machine']['label']})", "",
+                      f"`make reproduce` wall time: **{_fmt((r.get('study_wall_time_s') or 0) / 60)} min** for {r['n_runs']} runs "
+                      f"(sum over runs of notebook time {_fmt(r['sum_notebook_s'] / 60)} min, run {r.get('jobs', '?')} at a time). Mean seconds per run:", "",
+                      "| model | notebook | of which run | pretrain / load encoders | training | training samples/s | trainable parameters | stage 1 adopted |",
+                      "|---|---|---|---|---|---|---|---|"]
+            for x in r["per_model"]:
+                lines.append(f"| {x['model']} | {_fmt(x.get('notebook_s'))} | {_fmt(x.get('run_s'))} | {_fmt(x.get('pretrain_or_load_s'))} | "
+                             f"{_fmt(x.get('train_s'))} | {_fmt(x.get('train_samples_per_s'))} | {_fmt(x.get('trainable_parameters'))} | "
+                             f"{_fmt(x.get('shared_stage1'), 2)} |")
+            lines += ["", "notebook − run = kernel start, imports and papermill; run − pretrain − training = tensors, predictions, files.", ""]
     return "\n".join(lines) + "\n"
 
 def write_benchmarks(result:dict, out_dir) -> None:
     "Add this machine's result to `benchmarks.json` (one entry per machine and size) and rewrite `benchmarks.md`."
     out = Path(out_dir); path = out / "benchmarks.json"
     entries = json.loads(path.read_text()) if path.exists() else {}
-    entries[f"{result['machine']['label']} | {result['size']}"] = result
+    entries[f"{result['machine']['label']} | {result.get('size', result.get('kind'))}"] = result
     atomic_write_text(path, json.dumps(entries, indent=2))
     atomic_write_text(out / "benchmarks.md", benchmarks_markdown(entries))

@@ -86,12 +86,15 @@ class ModelConfig:
     image_token_grid: int = 7          # adaptive pool to k×k tokens
     text_encoder: str = "microsoft/BiomedNLP-BiomedBERT-base-uncased-abstract-fulltext"
     text_dropout: float = 0.1          # the BERT's own dropout (PubMedBERT's default); 0 lets KD encode once
+    text_token_pool: int = 1           # average every k word pieces into one fusion token (1: the paper, every piece)
     tabnet_n_d: int = 512
     tabnet_n_a: int = 512
     tabnet_steps: int = 3
     freeze_image: bool = False
     freeze_text: bool = False
     freeze_tabular: bool = False
+    encoder_init: str = "scratch"      # scratch (end to end, as the paper) | pretrained: each encoder first trained alone
+                                       # on this seed's training split (shared by the runs of a seed, see 10a_pretrain)
 
 @dataclass
 class TrainConfig:
@@ -119,8 +122,12 @@ class TrainConfig:
     kd_weight: float = 1.0
     kd_student_hard_label: float = 0.0
     kd_drop: str = "batch"             # batch (released) | sample
+    pretrain_epochs: int = 5           # epochs of each encoder's unimodal pretraining (encoder_init=pretrained)
+    cache_features: bool = True        # frozen backbones: compute their features once per admission, not every step
+    share_stage1: bool = True          # runs that differ only in KD settings share one stage 1 (e.g. proposed and wo_kd)
     device: str = "auto"               # auto | cpu | cuda | cuda:N
     num_workers: int = 0
+    threads: int = 0                   # torch CPU threads (0: torch's default); the runner sets it for parallel jobs
 
 @dataclass
 class StudyConfig:
@@ -214,20 +221,21 @@ PROFILES: dict[str, dict] = {
         "data.n_admissions": 3000, "data.image_size": 64, "data.max_text_tokens": 96,
         "data.vocab_size": 2000,
         "model.image_backbone": "lcnet_050", "model.image_token_grid": 2, "model.text_encoder": "bert-random-L1-H64",
-        "model.text_dropout": 0.0, "model.d_fusion": 64, "model.fusion_ff_dim": 128, "model.tabnet_n_d": 32, "model.tabnet_n_a": 32,
-        "train.batch_size": 32, "train.eval_every": 25, "train.max_epochs": 3, "train.kd_epochs": 2,
-        "train.lr_text": 1e-3, "train.lr_image": 1e-3, "train.lr_other": 1e-3,   # random-init small encoders: the paper's fine-tuning rates learn too little in 3 epochs
+        "model.text_dropout": 0.0, "model.text_token_pool": 4, "model.d_fusion": 64, "model.fusion_ff_dim": 128,
+        "model.tabnet_n_d": 32, "model.tabnet_n_a": 32,
+        "model.encoder_init": "pretrained", "model.freeze_image": True, "model.freeze_text": True, "model.freeze_tabular": True,
+        "train.batch_size": 32, "train.eval_every": 50, "train.max_epochs": 3, "train.kd_epochs": 2, "train.pretrain_epochs": 8,
+        "train.lr_text": 1e-3, "train.lr_image": 3e-3, "train.lr_other": 1e-3,   # random-init small encoders: the paper's fine-tuning rates learn too little
         "study.n_bootstrap": 500,
-        "study.models": ("proposed", "image_only", "text_only", "tabular_only", "early_fusion", "late_fusion", "mbt",
-                         "wo_kd", "wo_gm", "tabular_logreg", "text_tfidf_logreg", "image_pixel_logreg", "concat_logreg"),
     },
     "smoke": {
         "study.profile": "smoke", "study.seeds": (0,),
         "data.n_admissions": 400, "data.image_size": 32, "data.max_text_tokens": 48, "data.vocab_size": 500,
-        "model.image_backbone": "test_resnet", "model.image_token_grid": 1, "model.text_encoder": "bert-random-L1-H32",
+        "model.image_backbone": "test_resnet", "model.image_token_grid": 1, "model.text_encoder": "bert-random-L1-H32", "model.text_token_pool": 4,
         "model.text_dropout": 0.0, "model.d_fusion": 16, "model.fusion_ff_dim": 32, "model.n_fusion_tokens": 2, "model.fusion_depth": 1,
         "model.tabnet_n_d": 8, "model.tabnet_n_a": 8, "model.tabnet_steps": 2,
-        "train.batch_size": 32, "train.eval_every": 5, "train.max_epochs": 1, "train.kd_epochs": 1,
+        "model.encoder_init": "pretrained", "model.freeze_image": True, "model.freeze_text": True, "model.freeze_tabular": True,
+        "train.batch_size": 32, "train.eval_every": 5, "train.max_epochs": 1, "train.kd_epochs": 1, "train.pretrain_epochs": 1,
         "study.n_bootstrap": 100, "study.calibration_n": 600,
     },
 }

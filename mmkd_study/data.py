@@ -3,7 +3,7 @@
 # %% ../nbs/03_data.ipynb #81437800
 from __future__ import annotations
 import hashlib, json, os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -176,17 +176,35 @@ class TextTokenizer:
     @classmethod
     def for_encoder(cls, encoder:str, # bert-random-L<n>-H<d> | minilm-packaged | a local path or hub name
                     train_texts=None, # HPIs of the training split (for a cohort-trained vocabulary)
-                    vocab_size:int=4000) -> "TextTokenizer":
+                    vocab_size:int=4000,
+                    cache_dir=None, # share a learned vocabulary here (one per training set; see above)
+                   ) -> "TextTokenizer":
         if is_cohort_vocabulary(encoder):
-            from tokenizers import BertWordPieceTokenizer
             if train_texts is None: raise ValueError(f"text encoder {encoder!r} needs the training texts to learn its vocabulary")
-            tok = BertWordPieceTokenizer(lowercase=True)
-            tok.train_from_iterator([t for t in train_texts if isinstance(t, str)], vocab_size=vocab_size,
-                                    min_frequency=2, show_progress=False)
-            return cls(tok, hf=False)
+            texts = [t for t in train_texts if isinstance(t, str)]
+            if cache_dir is None: return cls._learn(texts, vocab_size)
+            from filelock import FileLock
+            from tokenizers import Tokenizer
+            key = hashlib.sha256(json.dumps([vocab_size, texts]).encode()).hexdigest()[:16]
+            path = Path(cache_dir) / f"wordpiece-{key}.json"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with FileLock(str(path) + ".lock"):
+                if not path.exists(): cls._learn(texts, vocab_size).save(path.parent, path.name)
+            return cls(Tokenizer.from_file(str(path)), hf=False)
         from transformers import AutoTokenizer
         path = packaged_minilm_path() if encoder == "minilm-packaged" else encoder
         return cls(AutoTokenizer.from_pretrained(str(path)), hf=True)
+
+    @classmethod
+    def _learn(cls, texts:list, vocab_size:int) -> "TextTokenizer":
+        "A WordPiece vocabulary learned on `texts`, numbered canonically."
+        from tokenizers import BertWordPieceTokenizer
+        tok = BertWordPieceTokenizer(lowercase=True)
+        tok.train_from_iterator(texts, vocab_size=vocab_size, min_frequency=2, show_progress=False)
+        learned = tok.get_vocab()
+        special = [t for t in ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]") if t in learned]
+        canonical = {t: i for i, t in enumerate(special + sorted(set(learned) - set(special)))}
+        return cls(BertWordPieceTokenizer(canonical, lowercase=True), hf=False)
 
     @property
     def vocab_size(self) -> int: return len(self.tokenizer) if self.hf else self.tokenizer.get_vocab_size()
@@ -209,13 +227,14 @@ class TextTokenizer:
         ids[~present] = 0; mask[~present] = False
         return ids, mask, present
 
-    def save(self, directory) -> None:
-        "Save the vocabulary (and tokenizer) with the run."
+    def save(self, directory, name:str="tokenizer.json") -> None:
+        "Save the vocabulary (and tokenizer) with the run (atomically: parallel runs may read it)."
         Path(directory).mkdir(parents=True, exist_ok=True)
-        if self.hf: self.tokenizer.save_pretrained(str(directory))
-        else: self.tokenizer.save(str(Path(directory) / "tokenizer.json"))
+        if self.hf: self.tokenizer.save_pretrained(str(directory)); return
+        tmp = Path(directory) / f".{name}.{os.getpid()}.tmp"
+        self.tokenizer.save(str(tmp)); os.replace(tmp, Path(directory) / name)
 
-# %% ../nbs/03_data.ipynb #035a7261
+# %% ../nbs/03_data.ipynb #48d73ae8
 @dataclass
 class CohortTensors(torch.utils.data.Dataset):
     "A cohort (or one split of it) as model-ready tensors."
@@ -226,12 +245,18 @@ class CohortTensors(torch.utils.data.Dataset):
     present: torch.Tensor        # bool (N, 3) in MODALITIES order
     label: torch.Tensor          # int64 (N,)
     hadm_id: torch.Tensor        # int64 (N,)
+    features: dict = field(default_factory=dict)   # cached frozen-backbone features: modality -> (N, ...)
 
+    _TENSORS = ("image", "text_ids", "text_mask", "tabular", "present", "label", "hadm_id")
     def __len__(self): return len(self.label)
-    def __getitem__(self, i): return {k: getattr(self, k)[i] for k in self.__dataclass_fields__}
+    def __getitem__(self, i):
+        return {**{k: getattr(self, k)[i] for k in self._TENSORS}, **{f"{m}_features": v[i] for m, v in self.features.items()}}
+    def map(self, fn) -> "CohortTensors":
+        "The same data with `fn` applied to every tensor (e.g. selecting rows, pinning memory)."
+        return CohortTensors(**{k: fn(getattr(self, k)) for k in self._TENSORS}, features={m: fn(v) for m, v in self.features.items()})
     def subset(self, rows) -> "CohortTensors":
         rows = torch.as_tensor(np.asarray(rows))
-        return CohortTensors(**{k: getattr(self, k)[rows] for k in self.__dataclass_fields__})
+        return self.map(lambda t: t[rows])
 
 def collate_batch(samples:list[dict]) -> dict:
     "Stack samples; images become float (B, 1, H, W) in [0, 1]."

@@ -15,7 +15,18 @@ __all__ = ['ImageEncoder', 'text_backbone', 'TextEncoder', 'TabularEncoder', 'bu
 def _freeze(module:nn.Module, freeze:bool) -> None:
     for p in module.parameters(): p.requires_grad_(not freeze)
 
-class ImageEncoder(nn.Module):
+class _TwoHalves(nn.Module):
+    "Shared by the encoders: `forward = tokens ∘ features`; a frozen backbone stays in eval mode."
+    frozen: bool = False
+    def train(self, mode:bool=True):
+        super().train(mode)
+        if self.frozen: self.backbone_module().eval()
+        return self
+    def forward(self, *inputs) -> tuple[Tensor, Tensor]:
+        mask = inputs[1] if len(inputs) > 1 else None
+        return self.tokens(self.features(*inputs), mask)
+
+class ImageEncoder(_TwoHalves):
     "A timm backbone's feature map pooled to k×k tokens."
     def __init__(self, backbone:str="densenet121", # any timm model with a spatial feature map
                  dim:int=512, # d_fusion
@@ -35,12 +46,18 @@ class ImageEncoder(nn.Module):
         self.pool = nn.AdaptiveAvgPool2d(grid)
         self.proj = nn.Linear(self.backbone.num_features, dim)
         self.pos = nn.Parameter(torch.randn(grid * grid, dim) * 0.02)
-        _freeze(self.backbone, freeze)
+        self.frozen = freeze; _freeze(self.backbone, freeze)
 
-    def forward(self, image:Tensor, # (B, 1, H, W) in [0, 1]
-               ) -> tuple[Tensor, Tensor]:
+    def backbone_module(self) -> nn.Module: return self.backbone
+
+    def features(self, image:Tensor, # (B, 1, H, W) in [0, 1]
+                ) -> Tensor:
+        "The backbone's feature map pooled to (B, k², C)."
         x = self.backbone.forward_features((image - self.mean) / self.std)
-        x = self.pool(x).flatten(2).transpose(1, 2)                      # (B, k², C)
+        return self.pool(x).flatten(2).transpose(1, 2)
+
+    def tokens(self, x:Tensor, mask=None) -> tuple[Tensor, Tensor]:
+        "Projected tokens with positions, and an all-False padding mask."
         tokens = self.proj(x) + self.pos
         return tokens, torch.zeros(tokens.shape[:2], dtype=torch.bool, device=tokens.device)
 
@@ -62,25 +79,40 @@ def text_backbone(encoder:str, vocab_size:int, max_len:int, dropout:float=0.1) -
         encoder = str(packaged_minilm_path())
     return AutoModel.from_pretrained(encoder, **drop)
 
-class TextEncoder(nn.Module):
+class TextEncoder(_TwoHalves):
     "A transformers encoder's whole last hidden state as tokens."
     def __init__(self, encoder:str="bert-random-L2-H128", # see `text_backbone`
-                 dim:int=512, max_len:int=300, vocab_size:int=4000, freeze:bool=False, dropout:float=0.1):
+                 dim:int=512, max_len:int=300, vocab_size:int=4000, freeze:bool=False, dropout:float=0.1,
+                 token_pool:int=1, # average every `token_pool` word pieces into one token (1: every word piece is a token)
+                ):
         super().__init__()
+        self.token_pool = token_pool
         self.backbone = text_backbone(encoder, vocab_size, max_len, dropout)
         self.proj = nn.Linear(self.backbone.config.hidden_size, dim)
         self.pos = nn.Parameter(torch.randn(max_len, dim) * 0.02)
-        _freeze(self.backbone, freeze)
+        self.frozen = freeze; _freeze(self.backbone, freeze)
 
-    def forward(self, ids:Tensor, # (B, L) token ids
-                mask:Tensor, # (B, L) bool, True = real token
-               ) -> tuple[Tensor, Tensor]:
+    def backbone_module(self) -> nn.Module: return self.backbone
+
+    def features(self, ids:Tensor, # (B, L) token ids
+                 mask:Tensor, # (B, L) bool, True = real token
+                ) -> Tensor:
+        "The backbone's last hidden state (B, L, H)."
         attend = mask.clone(); attend[:, 0] = True                        # an empty text still attends somewhere
-        h = self.backbone(input_ids=ids, attention_mask=attend.long()).last_hidden_state
-        return self.proj(h) + self.pos[: ids.shape[1]], ~mask
+        return self.backbone(input_ids=ids, attention_mask=attend.long()).last_hidden_state
+
+    def tokens(self, h:Tensor, mask:Tensor) -> tuple[Tensor, Tensor]:
+        "Projected tokens with positions; padding = not a real token."
+        if self.token_pool > 1:                           # mean of the real word pieces in each window of k
+            k, (B, L, H) = self.token_pool, h.shape
+            pad = -L % k
+            m = nn.functional.pad(mask, (0, pad)).to(h.dtype).view(B, -1, k)
+            h = (nn.functional.pad(h, (0, 0, 0, pad)).view(B, -1, k, H) * m[..., None]).sum(2) / m.sum(2).clamp_min(1)[..., None]
+            mask = m.sum(2) > 0
+        return self.proj(h) + self.pos[: h.shape[1]], ~mask
 
 # %% ../nbs/05_encoders.ipynb #16f83973
-class TabularEncoder(nn.Module):
+class TabularEncoder(_TwoHalves):
     "pytorch-tabnet's TabNet encoder; its decision-step outputs become the tokens."
     def __init__(self, input_dim:int=140, dim:int=512, n_d:int=512, n_a:int=512, n_steps:int=3,
                  virtual_batch_size:int=128, freeze:bool=False):
@@ -94,12 +126,18 @@ class TabularEncoder(nn.Module):
         self.proj = nn.Linear(n_d, dim)
         self.pos = nn.Parameter(torch.randn(n_steps, dim) * 0.02)
         self.sparsity_loss = torch.tensor(0.0)
-        _freeze(self.tabnet, freeze)
+        self.frozen = freeze; _freeze(self.tabnet, freeze)
 
-    def forward(self, x:Tensor, # (B, 140) scaled values, 0 where missing
-               ) -> tuple[Tensor, Tensor]:
+    def backbone_module(self) -> nn.Module: return self.tabnet
+
+    def features(self, x:Tensor, # (B, 140) scaled values, 0 where missing
+                ) -> Tensor:
+        "TabNet's decision-step outputs (B, n_steps, n_d)."
         steps, self.sparsity_loss = self.tabnet(x)
-        tokens = self.proj(torch.stack(steps, 1)) + self.pos
+        return torch.stack(steps, 1)
+
+    def tokens(self, s:Tensor, mask=None) -> tuple[Tensor, Tensor]:
+        tokens = self.proj(s) + self.pos
         return tokens, torch.zeros(tokens.shape[:2], dtype=torch.bool, device=tokens.device)
 
 # %% ../nbs/05_encoders.ipynb #9ce91497
@@ -112,7 +150,8 @@ def build_encoders(cfg:ModelConfig, # the run's model settings
     if "image" in cfg.modalities:
         enc["image"] = ImageEncoder(cfg.image_backbone, cfg.d_fusion, cfg.image_token_grid, cfg.image_weights, cfg.freeze_image)
     if "text" in cfg.modalities:
-        enc["text"] = TextEncoder(cfg.text_encoder, cfg.d_fusion, max_text_tokens, text_vocab_size, cfg.freeze_text, cfg.text_dropout)
+        enc["text"] = TextEncoder(cfg.text_encoder, cfg.d_fusion, max_text_tokens, text_vocab_size, cfg.freeze_text, cfg.text_dropout,
+                                  cfg.text_token_pool)
     if "tabular" in cfg.modalities:
         enc["tabular"] = TabularEncoder(140, cfg.d_fusion, cfg.tabnet_n_d, cfg.tabnet_n_a, cfg.tabnet_steps, freeze=cfg.freeze_tabular)
     return nn.ModuleDict(enc)

@@ -16,7 +16,7 @@ from sklearn.calibration import calibration_curve
 
 # %% auto #0
 __all__ = ['set_style', 'model_palette', 'save_figure', 'roc_pr_figure', 'robustness_figure', 'calibration_figure',
-           'training_dynamics_figure']
+           'training_dynamics_figure', 'cohort_flow_figure']
 
 # %% ../nbs/21_figures.ipynb #06d63c5e
 def set_style() -> None:
@@ -123,4 +123,22 @@ def training_dynamics_figure(histories:dict[int, pd.DataFrame], title:str):
     a2.set(xlabel="step", ylabel="weight", title="PB pooling weights (stage 1)")
     a2.legend(frameon=False)
     fig.suptitle(title, fontsize=9); fig.tight_layout()
+    return fig
+
+# %% ../nbs/21_figures.ipynb #045e05d6
+def cohort_flow_figure(flow:pd.DataFrame, # cohort_flow.csv: rule, admissions, patients
+                       title:str, suppress:bool=False, # suppress: MIMIC data (small cells not shown)
+                      ):
+    "Horizontal bars of the admissions remaining after each rule of the cohort flow."
+    set_style()
+    n = flow.admissions.to_numpy()
+    hidden = suppress & (n > 0) & (n < 10)
+    fig, ax = plt.subplots(figsize=(6, 0.45 * len(flow) + 0.9))
+    ax.barh(range(len(flow)), np.where(hidden, 0, n), color=sns.color_palette("tab10")[0], height=0.6)
+    for i, (k, h) in enumerate(zip(n, hidden)):
+        ax.text((0 if h else k) + n.max() * 0.01, i, "<10" if h else f"{k:,}", va="center", fontsize=7)
+    ax.set_yticks(range(len(flow)), [f"{i}. {r}" for i, r in enumerate(flow.rule)])
+    ax.invert_yaxis(); ax.set_xlim(0, n.max() * 1.15 if n.max() else 1)
+    ax.set(xlabel="admissions remaining", title=title)
+    fig.tight_layout()
     return fig

@@ -27,7 +27,10 @@ class MultimodalModel(nn.Module):
         "Each encoder once: tokens and padding masks per modality."
         inputs = {"image": lambda: (batch["image"],), "text": lambda: (batch["text_ids"], batch["text_mask"]),
                   "tabular": lambda: (batch["tabular"],)}
-        out = {m: self.encoders[m](*inputs[m]()) for m in self.modalities}
+        def one(m):                                   # cached features of a frozen backbone skip the backbone
+            if f"{m}_features" in batch: return self.encoders[m].tokens(batch[f"{m}_features"], batch["text_mask"])
+            return self.encoders[m](*inputs[m]())
+        out = {m: one(m) for m in self.modalities}
         return {m: t for m, (t, _) in out.items()}, {m: p for m, (_, p) in out.items()}
 
     def fuse(self, tokens:dict, padding:dict, present:Tensor, # (B, 3) in MODALITIES order

@@ -3,7 +3,8 @@
 # %% ../nbs/30_runner.ipynb #3bb8f438
 from __future__ import annotations
 import argparse, json, os, platform, subprocess, sys, time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
+import itertools, threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,9 +15,10 @@ from .config import Config, MODALITIES, PROFILES, modality_subsets, profile_conf
 from .files import atomic_write_text, atomic_write_parquet
 
 # %% auto #0
-__all__ = ['MODEL_GRID', 'run_config', 'default_cohort_dir', 'git_commit', 'package_versions', 'run_fingerprint',
-           'evaluate_subsets', 'train_run', 'study_notebooks_dir', 'check_parameters', 'execute_notebook', 'RunOutcome',
-           'run_is_complete', 'ReproduceResult', 'reproduce', 'main']
+__all__ = ['MODEL_GRID', 'run_config', 'default_cohort_dir', 'default_mimic_results_dir', 'git_commit', 'package_versions',
+           'run_fingerprint', 'stage1_fingerprint', 'evaluate_subsets', 'train_run', 'study_notebooks_dir',
+           'check_parameters', 'execute_notebook', 'RunOutcome', 'run_is_complete', 'ReproduceResult', 'default_jobs',
+           'placement', 'grid_order', 'reproduce', 'main']
 
 # %% ../nbs/30_runner.ipynb #ee7f0582
 _NO_KD_GM = {"train.kd": False, "train.gm": False}
@@ -68,6 +70,10 @@ def default_cohort_dir(profile:str, data:str="synthetic") -> Path:
     if data == "mimic": return Path.home() / ".mmkd_study" / "mimic_cohort"     # MIMIC data stays outside the repo
     return Path("data") / f"synthetic_{profile}"
 
+def default_mimic_results_dir() -> Path:
+    "Where results on MIMIC data go by default (runs included): outside the repository, like the cohort."
+    return Path.home() / ".mmkd_study" / "mimic_results"
+
 # %% ../nbs/30_runner.ipynb #d48677fb
 def git_commit(cwd=None) -> str:
     "The current git commit (with `+dirty` when the tree has changes), or 'unknown'."
@@ -87,11 +93,20 @@ def package_versions() -> dict:
         except PackageNotFoundError: out[p] = None
     return out
 
+_WHERE_IT_RUNS = ("device", "threads", "num_workers")       # how a run is executed, not what it is
+
 def run_fingerprint(cfg:Config, data_fingerprint:str) -> str:
     "Identity of a run: its data, model, training settings and seed, and the data it saw."
     import hashlib
     d = cfg.to_dict(); d.pop("study"); d["data"].pop("cohort_dir")
+    for k in _WHERE_IT_RUNS: d["train"].pop(k)
     return hashlib.sha256(json.dumps([d, data_fingerprint], sort_keys=True).encode()).hexdigest()[:16]
+
+def stage1_fingerprint(cfg:Config, data_fingerprint:str) -> str:
+    "Identity of a run's stage 1: the run without its name and KD settings (KD only acts in stage 2)."
+    from mmkd_study.config import TrainConfig
+    kd = {f"train.{k}": getattr(TrainConfig, k) for k in TrainConfig.__dataclass_fields__ if k.startswith("kd")}
+    return run_fingerprint(cfg.updated({**kd, "model.name": ""}), data_fingerprint)
 
 # %% ../nbs/30_runner.ipynb #079ba942
 def evaluate_subsets(pred:pd.DataFrame, split:str="test") -> dict:
@@ -120,8 +135,8 @@ def _train_reference(cfg:Config, df:pd.DataFrame, cohort_dir:Path, split:np.ndar
     return pd.concat(preds, ignore_index=True)
 
 def _train_torch(cfg:Config, df:pd.DataFrame, cohort_dir:Path, split:np.ndarray, run_dir:Path, resume:bool, progress:bool,
-                 fingerprint:str):
-    "Train a deep model of the grid (two stages) and predict every split under every modality subset."
+                 fingerprint:str, data_fp:str):
+    "Train a deep model of the grid (two stages) and predict the validation and test splits under every modality subset."
     import shutil
     ckpt = run_dir / "checkpoints"
     if ckpt.exists() and (not resume or not (ckpt / "fingerprint").exists() or (ckpt / "fingerprint").read_text() != fingerprint):
@@ -132,18 +147,32 @@ def _train_torch(cfg:Config, df:pd.DataFrame, cohort_dir:Path, split:np.ndarray,
     parts, tokenizer, report = prepare_data(cfg, df, split, cohort_dir, run_dir, progress)
     model = build_model(cfg, tokenizer.vocab_size)
     t0 = time.time()
-    hist = Trainer(cfg, model, parts, run_dir, progress).fit(resume=resume)
-    train_s = time.time() - t0
+    pretrained = {}
+    if cfg.model.encoder_init == "pretrained":
+        from mmkd_study.pretrain import use_pretrained_encoders
+        parts, pretrained = use_pretrained_encoders(cfg, model, parts, tokenizer, cohort_dir, data_fp, progress)
+    elif cfg.model.encoder_init != "scratch":
+        raise ValueError(f"model.encoder_init must be 'scratch' or 'pretrained', got {cfg.model.encoder_init!r}")
+    pretrain_s = time.time() - t0
+    stage1_dir = cohort_dir / "cache" / "stage1" / stage1_fingerprint(cfg, data_fp) if cfg.train.share_stage1 else None
+    trainer = Trainer(cfg, model, parts, run_dir, progress, stage1_dir=stage1_dir)
+    hist = trainer.fit(resume=resume)
+    train_s = time.time() - t0 - pretrain_s
     epochs = int(hist.groupby("stage").epoch.nunique().sum()) if len(hist) else 0
     preds = []
-    for name in ("train", "val", "test"):
+    for name in ("val", "test"):                  # the tables read these; the training split's predictions were never used
         probs = predict(model, parts[name])
         for subset, p in probs.items():
             preds.append(pd.DataFrame({"hadm_id": parts[name].hadm_id.numpy(), "split": name,
                                        "label": parts[name].label.numpy(), "probability": p, "subset": subset}))
     pred = pd.concat(preds, ignore_index=True)
-    extra = {"n_parameters": count_parameters(model), "train_time_s": round(train_s, 2),
-             "epochs_run": epochs, "seconds_per_epoch": round(train_s / max(epochs, 1), 2), "data_quality": report}
+    extra = {"n_parameters": count_parameters(model),
+             "n_trainable_parameters": sum(p.numel() for p in model.parameters() if p.requires_grad),
+             "pretrained_encoders": pretrained, "pretrain_or_load_time_s": round(pretrain_s, 2),
+             "shared_stage1": trainer.shared_stage1, "train_time_s": round(train_s, 2),
+             "epochs_run": epochs, "seconds_per_epoch": round(train_s / max(epochs, 1), 2),
+             "train_samples_per_s": round(len(hist) * cfg.train.batch_size / max(train_s, 1e-9), 1) if len(hist) and not trainer.shared_stage1 else None,
+             "data_quality": report}
     return pred, extra
 
 def train_run(cfg:Config, # the run's configuration (from `run_config`)
@@ -155,16 +184,18 @@ def train_run(cfg:Config, # the run's configuration (from `run_config`)
     from mmkd_study.config import seed_everything
     from mmkd_study.data import load_cohort, cohort_fingerprint
     from mmkd_study.splits import split_cohort
+    import torch
     start = time.time()
     run_dir = Path(run_dir); run_dir.mkdir(parents=True, exist_ok=True)
     cohort_dir = Path(cfg.data.cohort_dir)
+    if cfg.train.threads > 0: torch.set_num_threads(cfg.train.threads)
     seed_everything(cfg.seed)
     df = load_cohort(cohort_dir)
     data_fp = cohort_fingerprint(cohort_dir)
     split = split_cohort(df, cfg.seed, cfg.data.split_fractions, cfg.data.split_unit).to_numpy()
     extra = {}
     if cfg.model.kind == "sklearn": pred = _train_reference(cfg, df, cohort_dir, split)
-    else: pred, extra = _train_torch(cfg, df, cohort_dir, split, run_dir, resume, progress, run_fingerprint(cfg, data_fp))
+    else: pred, extra = _train_torch(cfg, df, cohort_dir, split, run_dir, resume, progress, run_fingerprint(cfg, data_fp), data_fp)
     atomic_write_parquet(pred, run_dir / "predictions.parquet")
     record = {"status": "complete", "model": cfg.model.name, "seed": cfg.seed, "profile": cfg.study.profile,
               "data_source": cfg.data.source, "data_fingerprint": data_fp,
@@ -198,6 +229,19 @@ def check_parameters(notebook, parameters:dict) -> None:
             raise KeyError(f"{Path(notebook).name} has no parameter {k!r}" + (f"; did you mean {close[0]!r}?" if close else
                            f"; it takes {', '.join(known)}"))
 
+_IPC_DIR = None
+
+def _ipc_kernel_manager():
+    "A kernel manager on local IPC sockets in a private temp folder (no open TCP ports, and no warning about them)."
+    global _IPC_DIR
+    import atexit, shutil, tempfile, uuid
+    from jupyter_client.manager import AsyncKernelManager
+    if _IPC_DIR is None:
+        _IPC_DIR = tempfile.mkdtemp(prefix="mmkd-kernels-"); atexit.register(shutil.rmtree, _IPC_DIR, True)
+    class IPCKernelManager(AsyncKernelManager):
+        def __init__(self, **kw): super().__init__(transport="ipc", ip=f"{_IPC_DIR}/{uuid.uuid4().hex[:12]}", **kw)
+    return IPCKernelManager
+
 def execute_notebook(notebook, output, parameters:dict) -> None:
     "Execute a study notebook with papermill in this Python environment."
     import papermill
@@ -206,7 +250,7 @@ def execute_notebook(notebook, output, parameters:dict) -> None:
     if not os.environ.get("PATH", "").startswith(bindir): os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
     Path(output).parent.mkdir(parents=True, exist_ok=True)
     papermill.execute_notebook(str(notebook), str(output), parameters=parameters, kernel_name="python3",
-                               progress_bar=False, cwd=str(Path.cwd()))
+                               progress_bar=False, cwd=str(Path.cwd()), kernel_manager_class=_ipc_kernel_manager())
 
 @dataclass
 class RunOutcome:
@@ -248,6 +292,25 @@ def _ensure_cohort(cfg:Config, cohort_dir:Path, progress:bool) -> None:
     make_cohort(cohort_dir, d.n_admissions, d.cohort_seed, d.image_size, d.missing_image, d.missing_text,
                 d.missing_tabular, d.severity_missingness, progress=progress)
 
+def default_jobs() -> int:
+    "Trainings at a time: one per GPU; on a CPU up to 4, each with its share of the cores (small models use one core well)."
+    import torch
+    if torch.cuda.is_available(): return torch.cuda.device_count()
+    return max(1, min(4, os.cpu_count() or 1))
+
+def placement(slot:int, jobs:int) -> dict:
+    "Where the training in worker `slot` of `jobs` runs: its own GPU, or its share of the CPU threads."
+    import torch
+    if torch.cuda.is_available(): return {"train.device": f"cuda:{slot % torch.cuda.device_count()}"}
+    return {"train.threads": max(1, (os.cpu_count() or 1) // max(1, jobs))}
+
+def grid_order(models:list, seeds:list) -> list[tuple[str, int]]:
+    "(model, seed) in the order to run: unimodal deep models first (they pretrain the shared encoders), the reference models last."
+    first = [m for m in models if MODEL_GRID[m].get("model.fusion") == "unimodal" and MODEL_GRID[m].get("model.kind") != "sklearn"]
+    last = [m for m in models if MODEL_GRID[m].get("model.kind") == "sklearn"]
+    middle = [m for m in models if m not in first and m not in last]
+    return [(m, s) for m in first + middle + last for s in seeds]
+
 def reproduce(profile:str="quick", # smoke | quick | paper
               data:str="synthetic", # synthetic | mimic
               cohort_dir=None, # cohort directory (default: data/synthetic_<profile>)
@@ -256,7 +319,7 @@ def reproduce(profile:str="quick", # smoke | quick | paper
               runs_dir=None, # per-run outputs (default: <results_dir>/runs/<profile>)
               models=None, seeds=None, # restrict the grid (default: the profile's)
               overrides:dict|None=None, # dotted config parameters for every run
-              jobs:int=1, # trainings at a time
+              jobs:int|None=None, # trainings at a time (None: `default_jobs()`)
               force:bool=False, # re-run complete runs too
               notebooks_dir=None, # where train.ipynb and aggregate.ipynb are (default: nbs/study)
               progress:bool=True,
@@ -267,12 +330,13 @@ def reproduce(profile:str="quick", # smoke | quick | paper
     started = time.time()
     base = profile_config(profile, overrides)
     cohort_dir = Path(cohort_dir or default_cohort_dir(profile, data)).resolve()
-    results_dir = Path(results_dir or base.study.results_dir).resolve()
+    results_dir = Path(results_dir or (default_mimic_results_dir() if data == "mimic" else base.study.results_dir)).resolve()
     runs_dir = Path(runs_dir or results_dir / "runs" / profile).resolve()
     figures_dir = Path(figures_dir or results_dir.parent / "figures").resolve()
     nbs = Path(notebooks_dir or study_notebooks_dir())
     models, seeds = list(models or base.study.models), list(seeds if seeds is not None else base.study.seeds)
-    grid = [(m, s, run_config(profile, m, s, data, str(cohort_dir), overrides)) for m in models for s in seeds]
+    grid = [(m, s, run_config(profile, m, s, data, str(cohort_dir), overrides)) for m, s in grid_order(models, seeds)]
+    jobs = jobs or default_jobs()
     train_params = dict(profile=profile, model=models[0], seed=0, data=data, cohort_dir=str(cohort_dir),
                         run_dir="", overrides=overrides or {})
     check_parameters(nbs / "train.ipynb", train_params)     # typos fail before hours of training
@@ -282,8 +346,10 @@ def reproduce(profile:str="quick", # smoke | quick | paper
     def study_notebook(name, params):
         try: execute_notebook(nbs / name, runs_dir / name, params)
         except Exception as e: errors.append(f"{name}: {type(e).__name__}: {str(e).strip()[-300:]}; see {runs_dir / name}")
-    study_notebook("cohort.ipynb", dict(profile=profile, data=data, cohort_dir=str(cohort_dir), results_dir=str(results_dir),
-                                        calibration_n=base.study.calibration_n))
+    slots, next_slot = threading.local(), itertools.count()
+    def slot() -> int:
+        if not hasattr(slots, "id"): slots.id = next(next_slot)
+        return slots.id
 
     def one(item) -> RunOutcome:
         model, seed, cfg = item
@@ -292,22 +358,35 @@ def reproduce(profile:str="quick", # smoke | quick | paper
         (run_dir / "metrics.json").unlink(missing_ok=True)
         try:
             execute_notebook(nbs / "train.ipynb", run_dir / "train.ipynb",
-                             {**train_params, "model": model, "seed": seed, "run_dir": str(run_dir)})
+                             {**train_params, "model": model, "seed": seed, "run_dir": str(run_dir),
+                              "overrides": {**(overrides or {}), **placement(slot(), jobs)}})
             return RunOutcome(model, seed, "complete", run_dir)
         except Exception as e:
             return RunOutcome(model, seed, "failed", run_dir, f"{type(e).__name__}: {str(e).strip().splitlines()[-1] if str(e).strip() else ''}")
 
-    outcomes = []
-    with tqdm(total=len(grid), desc=f"{profile} runs", unit="run", disable=not progress) as bar, \
+    outcomes = {}
+    with tqdm(total=len(grid), desc=f"{profile} runs ({jobs} at a time)", unit="run", disable=not progress) as bar, \
          ThreadPoolExecutor(max(1, jobs)) as pool:
-        for out in pool.map(one, grid):
-            outcomes.append(out); bar.update(1)
+        # the cohort notebook (Table 1, calibration) runs beside the first trainings
+        cohort_nb = pool.submit(study_notebook, "cohort.ipynb", dict(profile=profile, data=data, cohort_dir=str(cohort_dir),
+                                                                     results_dir=str(results_dir), figures_dir=str(figures_dir),
+                                                                     calibration_n=base.study.calibration_n))
+        futures = {pool.submit(one, item): i for i, item in enumerate(grid)}
+        for f in as_completed(futures):
+            out = outcomes[futures[f]] = f.result(); bar.update(1)
             bar.set_postfix_str(f"{out.model}/seed{out.seed} {out.status}")
             if out.status == "failed":
                 tqdm.write(f"run failed: {out.model} seed {out.seed} ({out.error}); see {out.run_dir / 'train.ipynb'}")
+        cohort_nb.result()
+    outcomes = [outcomes[i] for i in range(len(grid))]
     study_notebook("aggregate.ipynb", dict(profile=profile, data=data, runs_dir=str(runs_dir), results_dir=str(results_dir),
                                            figures_dir=str(figures_dir), models=models, seeds=seeds,
                                            n_bootstrap=base.study.n_bootstrap, wall_time_s=round(time.time() - started, 1)))
+    log = runs_dir / "study.json"                  # every call, appended: a later re-aggregation keeps the full run's time
+    calls = json.loads(log.read_text()).get("calls", []) if log.exists() else []
+    calls.append({"started": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(started)), "jobs": jobs, "runs": len(grid),
+                  "trained": sum(o.status == "complete" for o in outcomes), "wall_time_s": round(time.time() - started, 1)})
+    atomic_write_text(log, json.dumps({"profile": profile, "data": data, "calls": calls}, indent=2))
     return ReproduceResult(outcomes, runs_dir, results_dir, errors)
 
 # %% ../nbs/30_runner.ipynb #b9de6902
@@ -329,21 +408,23 @@ def main(argv=None) -> int:
     r.add_argument("--profile", choices=list(PROFILES), default="quick")
     r.add_argument("--data", choices=["synthetic", "mimic"], default="synthetic")
     r.add_argument("--cohort", help="cohort directory (default: data/synthetic_<profile>)")
-    r.add_argument("--results", help="results directory (default: results)")
+    r.add_argument("--results", help="results directory (default: results; with --data mimic ~/.mmkd_study/mimic_results)")
     r.add_argument("--figures", help="figures directory (default: figures/ beside the results directory)")
     r.add_argument("--runs", help="per-run outputs (default: <results>/runs/<profile>)")
     r.add_argument("--models", nargs="+", help=f"restrict the grid; available: {', '.join(MODEL_GRID)}")
     r.add_argument("--seeds", nargs="+", type=int)
-    r.add_argument("--jobs", type=int, default=1, help="trainings at a time")
+    r.add_argument("--jobs", type=int, help="trainings at a time (default: one per GPU; on a CPU, up to 4 with the cores shared)")
     r.add_argument("--force", action="store_true", help="re-run complete runs too")
     r.add_argument("--set", nargs="*", metavar="KEY=VALUE", help="config parameters, e.g. train.lr_other=3e-4")
-    c = sub.add_parser("cohort", help="generate a synthetic cohort")
+    c = sub.add_parser("cohort", help="generate a synthetic cohort, or build one from MIMIC-IV (--mimic-iv, --mimic-note, --mimic-cxr)")
     c.add_argument("--out", required=True)
     c.add_argument("--n", type=int, default=20000)
     c.add_argument("--seed", type=int, default=0)
     c.add_argument("--image-size", type=int, default=224)
     c.add_argument("--workers", type=int)
     c.add_argument("--bench", action="store_true", help="print the generation time")
+    from mmkd_study.mimic import add_mimic_arguments, add_mimic_subcommands, mimic_command
+    add_mimic_arguments(c); add_mimic_subcommands(sub)          # MIMIC builder options, fake-mimic, bench-mimic (13_mimic)
     b = sub.add_parser("bench", help="training, KD and loader throughput (nbs/40_bench)")
     b.add_argument("--size", choices=["tiny", "quick", "paper"], default="tiny", help="tiny: smoke sizes; quick: the CPU profile's model; paper: the paper's model")
     b.add_argument("--device", default="auto")
@@ -352,16 +433,24 @@ def main(argv=None) -> int:
     b.add_argument("--batch", type=int, help="batch size of our setting (default: 64 on a GPU, 16 on a CPU)")
     b.add_argument("--compile", action="store_true", help="torch.compile the model in our setting")
     b.add_argument("--merge", nargs="*", default=[], help="benchmarks.json files from other machines to merge into --out")
+    b.add_argument("--stats", action="store_true", help="time the statistics of a full table set instead (item 5)")
+    b.add_argument("--study", metavar="RUNS_DIR", help="summarise a finished study's timings instead, e.g. results/runs/quick (item 4)")
     a = ap.parse_args(argv)
     try:
         if a.command == "bench":
             from mmkd_study.bench import run_benchmarks, write_benchmarks
             for f in a.merge:
                 for entry in json.loads(Path(f).read_text()).values(): write_benchmarks(entry, a.out)
-            if not a.merge:
+            import torch
+            from mmkd_study.bench import machine_info, bench_statistics, study_summary
+            if a.stats: write_benchmarks({"kind": "statistics", "machine": machine_info(torch.device("cpu")), **bench_statistics()}, a.out)
+            elif a.study: write_benchmarks({"kind": "study", "machine": machine_info(torch.device("cpu")), **study_summary(a.study)}, a.out)
+            elif not a.merge:
                 write_benchmarks(run_benchmarks(a.size, a.device, our_batch=a.batch, steps=a.steps, compile_model=a.compile), a.out)
             print(f"written: {Path(a.out) / 'benchmarks.md'}")
             return 0
+        if a.command in ("fake-mimic", "bench-mimic") or (a.command == "cohort" and (a.mimic_iv or a.mimic_note or a.mimic_cxr)):
+            return mimic_command(a)
         if a.command == "cohort":
             from mmkd_study.synthetic import make_cohort
             t = time.time()

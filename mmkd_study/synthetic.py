@@ -12,6 +12,7 @@ from PIL import Image
 from scipy.special import expit, logit as _logit
 
 from .config import tabular_features, tabular_columns, MODALITIES
+from .files import atomic_write_text
 
 # %% auto #0
 __all__ = ['RISK_WEIGHTS', 'LAB_SPECS', 'CHART_SPECS', 'ORDINAL_SCALES', 'TABULAR_SIGNAL', 'HIGH_RISK_HISTORY',
@@ -288,4 +289,8 @@ def make_cohort(out_dir, # directory to write; created if absent
                   missing_text=missing_text, missing_tabular=missing_tabular,
                   severity_missingness=severity_missingness, prevalence=prevalence, source="synthetic")
     (out / "cohort.json").write_text(json.dumps(params, indent=2))
+    n, p = len(table), int(table.subject_id.nunique())
+    flow = pd.DataFrame({"rule": ["synthetic admissions generated", "in the cohort (no exclusion rules apply to synthetic data)"],
+                         "admissions": [n, n], "patients": [p, p]})
+    atomic_write_text(out / "cohort_flow.csv", flow.to_csv(index=False))
     return table

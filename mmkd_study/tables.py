@@ -16,9 +16,10 @@ ALL_MODALITIES = subset_name(MODALITIES)
 DATA_SOURCE_LABEL = {"synthetic": "synthetic cohort (not MIMIC-IV)", "mimic": "MIMIC-IV"}
 
 # %% auto #0
-__all__ = ['ALL_MODALITIES', 'DATA_SOURCE_LABEL', 'SUBSET_ORDER', 'ABLATIONS', 'TABLE1_CONTINUOUS', 'TABLE1_CATEGORICAL',
-           'collect_runs', 'table2_comparison', 'write_table', 'collect_predictions', 'add_intervals_and_tests',
-           'table3_missing', 'table4_ablation', 'table1_cohort']
+__all__ = ['ALL_MODALITIES', 'DATA_SOURCE_LABEL', 'SUBSET_ORDER', 'ABLATIONS', 'DEEP_BASELINES', 'TABLE1_CONTINUOUS',
+           'TABLE1_CATEGORICAL', 'SMALL_CELL', 'collect_runs', 'table2_comparison', 'write_table',
+           'collect_predictions', 'add_intervals_and_tests', 'table3_missing', 'table4_ablation', 'findings',
+           'small_cell', 'table1_cohort', 'cohort_flow_table']
 
 # %% ../nbs/20_tables.ipynb #4e53e515
 def collect_runs(runs_dir, # <results>/runs/<profile>
@@ -70,7 +71,10 @@ def write_table(df:pd.DataFrame, results_dir, name:str, title:str, notes:list[st
     results_dir = Path(results_dir)
     atomic_write_text(results_dir / f"{name}.csv", df.to_csv(index=False))
     shown = df[[c for c in df.columns if not c.endswith(("_mean", "_sd"))]]
-    md = f"# {title}\n\n" + shown.to_markdown(index=False, floatfmt=".3f") + "\n" + "".join(f"\n{n}\n" for n in notes)
+    head = f"# {title}\n\n"
+    if "data_source" in shown and shown.data_source.nunique() == 1:      # one source: say it once, above the table
+        head += f"Data source: **{shown.data_source.iloc[0]}**\n\n"; shown = shown.drop(columns="data_source")
+    md = head + shown.to_markdown(index=False, floatfmt=".3f") + "\n" + "".join(f"\n{n}\n" for n in notes)
     atomic_write_text(results_dir / f"{name}.md", md)
 
 # %% ../nbs/20_tables.ipynb #c4004afd
@@ -152,6 +156,40 @@ def table4_ablation(runs:pd.DataFrame, models:list, data:str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 # %% ../nbs/20_tables.ipynb #30c04b4f
+DEEP_BASELINES = ("image_only", "text_only", "tabular_only", "early_fusion", "late_fusion", "mbt", "medfuse_lstm", "ogm_ge_concat")
+_ABLATION_WORDS = {"wo_kd": ("KD", "missing"), "kd_drop_sample": ("per-sample instead of batch-level modality dropping in KD", "missing"),
+                   "wo_gm": ("GM", "all"), "wo_pb_mean": ("PB's learned pooling (vs mean pooling)", "all"),
+                   "wo_pb_mbt": ("PB (vs MBT with OGM-GE)", "all"), "released_admission_split": ("admission-level splitting (leaky)", "all"),
+                   "released_gm_no_image": ("GM on the image branch", "all"), "released_no_padding_mask": ("padding masks in fusion", "all")}
+
+def findings(t2:pd.DataFrame, # Table 2 (with `p_delong_holm`)
+             t4:pd.DataFrame, # Table 4
+            ) -> list[str]:
+    "Markdown bullet points: the proposed model against the best baselines, and each ablation, with numbers."
+    a = t2.set_index("model")
+    if "proposed" not in a.index or pd.isna(a.at["proposed", "auroc_mean"]):
+        return ["- The proposed model has no complete run, so nothing can be compared."]
+    P = a.loc["proposed"]
+    def vs(m, what):
+        r = a.loc[m]; p = r.get("p_delong_holm") or "n/a"
+        return (f"- {what}: `proposed` {P.auroc_mean:.3f} ± {P.auroc_sd:.3f} vs `{m}` {r.auroc_mean:.3f} ± {r.auroc_sd:.3f} AUROC "
+                f"(difference {P.auroc_mean - r.auroc_mean:+.3f}; DeLong p on pooled seeds, Holm-adjusted: {p}).")
+    out = []
+    for names, what in ((DEEP_BASELINES, "Best deep baseline"), ([m for m in a.index if str(m).endswith("_logreg")], "Best simple reference")):
+        cands = a.loc[[m for m in names if m in a.index and pd.notna(a.at[m, "auroc_mean"])]]
+        if len(cands): out.append(vs(cands.auroc_mean.idxmax(), what))
+    oracle = [m for m in a.index if str(m).startswith("oracle")]
+    if oracle: out.append(f"- Ceiling: the generator's true risk reaches {a.at[oracle[0], 'auroc_mean']:.3f} AUROC on the same test splits.")
+    b = t4.set_index("model") if len(t4) else None
+    if b is not None and "proposed" in b.index:
+        for m, (what, where) in _ABLATION_WORDS.items():
+            if m not in b.index or pd.isna(b.at[m, f"auroc_{where}_mean"]): continue
+            ours, theirs = b.at["proposed", f"auroc_{where}_mean"], b.at[m, f"auroc_{where}_mean"]
+            scope = "with modalities missing (mean of the 6 subsets)" if where == "missing" else "with all modalities"
+            out.append(f"- {what}: `proposed` {ours:.3f} vs `{m}` {theirs:.3f} AUROC {scope} (difference {ours - theirs:+.3f}).")
+    return out + ["- Differences smaller than the sd over seeds in the tables below are within seed-to-seed variation."]
+
+# %% ../nbs/20_tables.ipynb #1125591c
 TABLE1_CONTINUOUS = {"anchor_age": "age, years", "lab_50813": "lactate, mmol/L", "lab_50912": "creatinine, mg/dL",
                      "lab_51006": "urea nitrogen, mg/dL", "lab_51301": "white blood cells, K/uL", "lab_51222": "hemoglobin, g/dL",
                      "lab_51265": "platelets, K/uL", "lab_50983": "sodium, mEq/L", "lab_50971": "potassium, mEq/L",
@@ -159,8 +197,14 @@ TABLE1_CONTINUOUS = {"anchor_age": "age, years", "lab_50813": "lactate, mmol/L",
                      "chart_220181": "mean blood pressure, mmHg", "chart_220210": "respiratory rate, /min", "chart_220277": "SpO2, %"}
 TABLE1_CATEGORICAL = {"gender": "sex", "admission_type": "admission type", "insurance": "insurance", "race": "race"}
 
+SMALL_CELL = 10                  # counts below this are not shown on MIMIC data
+
+def small_cell(n:int, suppress:bool=True) -> str:
+    "A count as text; 1–9 become '<10' when `suppress` (MIMIC data)."
+    return "<10" if suppress and 0 < n < SMALL_CELL else str(int(n))
+
 def _count(n:int, total:int, suppress:bool) -> str:
-    if suppress and 0 < n < 10: return "<10"
+    if suppress and 0 < n < SMALL_CELL: return "<10"
     return f"{n} ({100 * n / total:.1f}%)" if total else "0"
 
 def table1_cohort(df:pd.DataFrame, # a validated cohort table
@@ -170,11 +214,13 @@ def table1_cohort(df:pd.DataFrame, # a validated cohort table
     from scipy.stats import chi2_contingency, mannwhitneyu
     suppress = data == "mimic"
     alive, dead = df[df.label == 0], df[df.label == 1]
-    rows = [{"characteristic": "admissions, n", "survived": str(len(alive)), "died": str(len(dead)), "test": "", "p": ""}]
+    rows = [{"characteristic": "admissions, n", "survived": small_cell(len(alive), suppress), "died": small_cell(len(dead), suppress),
+             "test": "", "p": ""}]
     fmt_p = lambda p: "" if p is None or not np.isfinite(p) else ("<0.001" if p < 0.001 else f"{p:.3f}")
     for col, name in TABLE1_CONTINUOUS.items():
         a, d = alive[col].dropna(), dead[col].dropna()
-        med = lambda x: f"{x.median():.1f} [{x.quantile(.25):.1f}–{x.quantile(.75):.1f}]" if len(x) else "–"
+        med = lambda x: ("n<10" if suppress and len(x) < SMALL_CELL else
+                         f"{x.median():.1f} [{x.quantile(.25):.1f}–{x.quantile(.75):.1f}]") if len(x) else "–"
         p = mannwhitneyu(a, d).pvalue if len(a) and len(d) else None
         rows.append({"characteristic": f"{name}, median [IQR]", "survived": med(a), "died": med(d), "test": "Mann-Whitney U", "p": fmt_p(p),
                      "missing": f"{df[col].isna().mean():.0%}"})
@@ -193,5 +239,20 @@ def table1_cohort(df:pd.DataFrame, # a validated cohort table
         rows.append({"characteristic": f"with {name}", "survived": _count(int(has[df.label == 0].sum()), len(alive), suppress),
                      "died": _count(int(has[df.label == 1].sum()), len(dead), suppress), "test": "chi-square", "p": fmt_p(p)})
     out = pd.DataFrame(rows).fillna("")
+    out["data_source"] = DATA_SOURCE_LABEL[data]
+    return out
+
+# %% ../nbs/20_tables.ipynb #7ec185bc
+def cohort_flow_table(flow:pd.DataFrame, # cohort_flow.csv: rule, admissions, patients
+                      data:str="synthetic", # mimic: small cells suppressed
+                     ) -> pd.DataFrame:
+    "The cohort flow for reading: counts after each rule and the counts each rule excluded."
+    suppress = data == "mimic"
+    excluded = (-flow[["admissions", "patients"]].diff()).fillna(0).astype(int)
+    out = pd.DataFrame({"step": range(len(flow)), "rule": flow.rule,
+                        "admissions": [small_cell(n, suppress) for n in flow.admissions],
+                        "admissions excluded": [small_cell(n, suppress) if i else "" for i, n in enumerate(excluded.admissions)],
+                        "patients": [small_cell(n, suppress) for n in flow.patients],
+                        "patients excluded": [small_cell(n, suppress) if i else "" for i, n in enumerate(excluded.patients)]})
     out["data_source"] = DATA_SOURCE_LABEL[data]
     return out

@@ -2,7 +2,7 @@
 
 # %% ../nbs/10_train.ipynb #4e3774da
 from __future__ import annotations
-import math
+import math, os
 from contextlib import nullcontext
 from dataclasses import dataclass, asdict
 from pathlib import Path
@@ -28,6 +28,7 @@ def make_batch(data:CohortTensors, rows:torch.Tensor, device=None) -> dict:
     nb = device is not None and torch.device(device).type == "cuda"
     b = {k: getattr(data, k)[rows].to(device, non_blocking=nb) for k in ("image", "text_ids", "text_mask", "tabular", "present", "label")}
     b["image"] = b["image"].unsqueeze(1).float().div_(255)
+    b.update({f"{m}_features": v[rows].to(device, non_blocking=nb) for m, v in data.features.items()})
     return b
 
 def param_groups(model, cfg:Config) -> list[dict]:
@@ -106,8 +107,11 @@ class Plateau:
 class Trainer:
     "Stage 1 (full modalities, GM) then stage 2 (KD from stage 1's best checkpoint)."
     def __init__(self, cfg:Config, model, data:dict[str, CohortTensors], # train and val splits
-                 run_dir, progress:bool=True):
+                 run_dir, progress:bool=True,
+                 stage1_dir=None, # a stage 1 shared with other runs: adopted when finished there, published there otherwise
+                ):
         self.cfg, self.model, self.data, self.run_dir, self.progress = cfg, model, data, Path(run_dir), progress
+        self.stage1_dir = Path(stage1_dir) if stage1_dir else None
         self.device = get_device(cfg.train.device)
         self.model.to(self.device)
         if self.device.type == "cuda": self.data = {k: _pinned(v) for k, v in data.items()}
@@ -161,6 +165,30 @@ class Trainer:
             log.update({f"pool_w_{m}": float(w) for m, w in zip(model.fusion.modalities, model.fusion.pool_weights.detach().cpu())})
         return log
 
+    def _adopt_stage1(self) -> bool:
+        "Take over a finished shared stage 1 (weights, history); False when there is none yet."
+        if not (self.stage1_dir / "best_stage1.pt").exists(): return False
+        import shutil
+        self.ckpt_dir.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(self.stage1_dir / "best_stage1.pt", self.ckpt_dir / "best_stage1.pt")
+        self.history = pd.read_csv(self.stage1_dir / "history.csv").to_dict("records")
+        self.global_step = int(self.history[-1]["step"]) if self.history else 0
+        self.model.load_state_dict(torch.load(self.ckpt_dir / "best_stage1.pt", weights_only=True))
+        self.shared_stage1 = True
+        return True
+
+    def _publish_stage1(self) -> None:
+        if self.stage1_dir is None or (self.stage1_dir / "best_stage1.pt").exists(): return
+        import shutil
+        self.stage1_dir.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(self.stage1_dir / "history.csv", pd.DataFrame([r for r in self.history if r["stage"] == 1]).to_csv(index=False))
+        tmp = self.stage1_dir / f"best_stage1.pt.{os.getpid()}.tmp"
+        shutil.copyfile(self.ckpt_dir / "best_stage1.pt", tmp); os.replace(tmp, self.stage1_dir / "best_stage1.pt")
+
+    def _enter_stage2(self) -> None:
+        self._new_stage(2)
+        torch.manual_seed(self.cfg.seed * 7919 + 2)       # stage 2 starts from the same state, whether stage 1 ran here or was adopted
+
     def _validate(self) -> float:
         subsets = None if self.stage == 1 else list(SUBSET_MASKS)
         return validation_loss(self.model, self.data["val"], subsets, device=self.device)
@@ -174,59 +202,75 @@ class Trainer:
         t = self.cfg.train
         self.gm = GradientModulation(self.model, t.gm_rule, t.gm_modalities, t.gm_alpha, t.gm_noise) if t.gm else None
         last = self.ckpt_dir / "last.pt"
+        self.shared_stage1 = False
         if resume and last.exists(): self._load(torch.load(last, weights_only=False))
         else: self.global_step, self.done = 0, False; self._new_stage(1)
         steps_taken, n = 0, len(self.data["train"])
         per_epoch = math.ceil(n / t.batch_size)
         stages = [1, 2] if t.kd else [1]
-        while not self.done:
-            max_epochs = t.max_epochs if self.stage == 1 else t.kd_epochs
-            bar = tqdm(total=max_epochs * per_epoch, initial=self.epoch * per_epoch + self.step_in_epoch,
-                       desc=f"stage {self.stage}", disable=not self.progress, leave=False)
-            stop = self.epoch >= max_epochs
-            while not stop:
-                g = torch.Generator().manual_seed(self.cfg.seed * 1_000_003 + self.stage * 1009 + self.epoch)
-                order = torch.randperm(n, generator=g)
-                for i in range(self.step_in_epoch, per_epoch):
-                    batch = make_batch(self.data["train"], order[i * t.batch_size:(i + 1) * t.batch_size], self.device)
-                    log = self._step(batch)
-                    self.step_in_epoch, self.global_step = i + 1, self.global_step + 1
-                    row = {"stage": self.stage, "epoch": self.epoch, "step": self.global_step,
-                           "lr": self.optimizer.param_groups[-1]["lr"], **log}
-                    bar.update(1)
-                    if self.global_step % t.eval_every == 0 or (self.step_in_epoch == per_epoch and self.epoch == max_epochs - 1):
-                        row["val_loss"] = self._validate()
-                        if not math.isfinite(row["val_loss"]):
-                            raise FloatingPointError(f"validation loss is {row['val_loss']} at stage {self.stage}, step {self.global_step} "
-                                                     f"({self.cfg.model.name}); lower the learning rates or check the data")
-                        improved, decay, stop = self.plateau.update(row["val_loss"], t.plateau_patience, t.max_decays)
-                        if improved: atomic_torch_save(self.model.state_dict(), self.ckpt_dir / f"best_stage{self.stage}.pt")
-                        if decay:
-                            for pg in self.optimizer.param_groups: pg["lr"] *= t.lr_decay
-                        bar.set_postfix(loss=f"{log['loss']:.3f}", val=f"{row['val_loss']:.3f}", best=f"{self.plateau.best:.3f}")
-                    self.history.append(row)
-                    if "val_loss" in row:
+        lock = None
+        if self.stage1_dir is not None and self.stage == 1 and not self.done:
+            from filelock import FileLock                 # a parallel run training the same stage 1: wait for it
+            self.stage1_dir.parent.mkdir(parents=True, exist_ok=True)
+            lock = FileLock(str(self.stage1_dir) + ".lock"); lock.acquire()
+            if self._adopt_stage1():
+                lock.release(); lock = None
+                if t.kd: self._enter_stage2()
+                else: self.done = True
+                self._checkpoint()
+        try:
+            while not self.done:
+                max_epochs = t.max_epochs if self.stage == 1 else t.kd_epochs
+                bar = tqdm(total=max_epochs * per_epoch, initial=self.epoch * per_epoch + self.step_in_epoch,
+                           desc=f"stage {self.stage}", disable=not self.progress, leave=False)
+                stop = self.epoch >= max_epochs
+                while not stop:
+                    g = torch.Generator().manual_seed(self.cfg.seed * 1_000_003 + self.stage * 1009 + self.epoch)
+                    order = torch.randperm(n, generator=g)
+                    for i in range(self.step_in_epoch, per_epoch):
+                        batch = make_batch(self.data["train"], order[i * t.batch_size:(i + 1) * t.batch_size], self.device)
+                        log = self._step(batch)
+                        self.step_in_epoch, self.global_step = i + 1, self.global_step + 1
+                        row = {"stage": self.stage, "epoch": self.epoch, "step": self.global_step,
+                               "lr": self.optimizer.param_groups[-1]["lr"], **log}
+                        bar.update(1)
+                        if self.global_step % t.eval_every == 0 or (self.step_in_epoch == per_epoch and self.epoch == max_epochs - 1):
+                            row["val_loss"] = self._validate()
+                            if not math.isfinite(row["val_loss"]):
+                                raise FloatingPointError(f"validation loss is {row['val_loss']} at stage {self.stage}, step {self.global_step} "
+                                                         f"({self.cfg.model.name}); lower the learning rates or check the data")
+                            improved, decay, stop = self.plateau.update(row["val_loss"], t.plateau_patience, t.max_decays)
+                            if improved: atomic_torch_save(self.model.state_dict(), self.ckpt_dir / f"best_stage{self.stage}.pt")
+                            if decay:
+                                for pg in self.optimizer.param_groups: pg["lr"] *= t.lr_decay
+                            bar.set_postfix(loss=f"{log['loss']:.3f}", val=f"{row['val_loss']:.3f}", best=f"{self.plateau.best:.3f}")
+                        self.history.append(row)
+                        if "val_loss" in row:
+                            if self.step_in_epoch == per_epoch: self.epoch, self.step_in_epoch = self.epoch + 1, 0
+                            stop = stop or self.epoch >= max_epochs
+                            self._checkpoint()
+                            if stop: break
+                        steps_taken += 1
+                        if stop_after_steps is not None and steps_taken >= stop_after_steps: raise Interrupted(f"stopped after {steps_taken} steps")
+                    else:                                     # epoch finished without a stop
                         if self.step_in_epoch == per_epoch: self.epoch, self.step_in_epoch = self.epoch + 1, 0
-                        stop = stop or self.epoch >= max_epochs
-                        self._checkpoint()
-                        if stop: break
-                    steps_taken += 1
-                    if stop_after_steps is not None and steps_taken >= stop_after_steps: raise Interrupted(f"stopped after {steps_taken} steps")
-                else:                                     # epoch finished without a stop
-                    if self.step_in_epoch == per_epoch: self.epoch, self.step_in_epoch = self.epoch + 1, 0
-                    stop = self.epoch >= max_epochs
-            bar.close()
-            if not (self.ckpt_dir / f"best_stage{self.stage}.pt").exists():
-                raise RuntimeError(f"stage {self.stage} of {self.cfg.model.name} ended without a validated checkpoint in {self.ckpt_dir}; "
-                                   "delete the run folder to start it afresh")
-            if self.stage < stages[-1]:
-                self.model.load_state_dict(torch.load(self.ckpt_dir / "best_stage1.pt", weights_only=True))
-                self._new_stage(2)
-                self._checkpoint()
-            else:
-                self.model.load_state_dict(torch.load(self.ckpt_dir / f"best_stage{self.stage}.pt", weights_only=True))
-                self.done = True
-                self._checkpoint()
+                        stop = self.epoch >= max_epochs
+                bar.close()
+                if not (self.ckpt_dir / f"best_stage{self.stage}.pt").exists():
+                    raise RuntimeError(f"stage {self.stage} of {self.cfg.model.name} ended without a validated checkpoint in {self.ckpt_dir}; "
+                                       "delete the run folder to start it afresh")
+                if self.stage == 1 and lock is not None:
+                    self._publish_stage1(); lock.release(); lock = None
+                if self.stage < stages[-1]:
+                    self.model.load_state_dict(torch.load(self.ckpt_dir / "best_stage1.pt", weights_only=True))
+                    self._enter_stage2()
+                    self._checkpoint()
+                else:
+                    self.model.load_state_dict(torch.load(self.ckpt_dir / f"best_stage{self.stage}.pt", weights_only=True))
+                    self.done = True
+                    self._checkpoint()
+        finally:
+            if lock is not None: lock.release()
         return pd.DataFrame(self.history)
 
     def _checkpoint(self) -> None:
@@ -234,7 +278,7 @@ class Trainer:
         atomic_write_text(self.run_dir / "history.csv", pd.DataFrame(self.history).to_csv(index=False))
 
 def _pinned(d:CohortTensors) -> CohortTensors:
-    return CohortTensors(**{k: getattr(d, k).pin_memory() for k in d.__dataclass_fields__})
+    return d.map(lambda t: t.pin_memory())
 
 # %% ../nbs/10_train.ipynb #a2b56817
 def prepare_data(cfg:Config, df:pd.DataFrame, split:np.ndarray, cohort_dir, run_dir=None, progress:bool=False):
@@ -242,7 +286,7 @@ def prepare_data(cfg:Config, df:pd.DataFrame, split:np.ndarray, cohort_dir, run_
     from mmkd_study.data import image_cache, TextTokenizer, TabularScaler, build_tensors
     train = split == "train"
     images, image_present, report = image_cache(cohort_dir, df, cfg.data.image_size, cfg.data.on_bad_image, progress)
-    tokenizer = TextTokenizer.for_encoder(cfg.model.text_encoder, df.hpi[train], cfg.data.vocab_size)
+    tokenizer = TextTokenizer.for_encoder(cfg.model.text_encoder, df.hpi[train], cfg.data.vocab_size, Path(cohort_dir) / "cache" / "vocab")
     scaler = TabularScaler.fit(df[train])
     tensors = build_tensors(df, images, image_present, tokenizer, cfg.data.max_text_tokens, scaler)
     if run_dir is not None:
