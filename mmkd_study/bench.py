@@ -147,6 +147,7 @@ def study_summary(runs_dir, # a study's runs folder, e.g. results/runs/quick
                      "shared_stage1": m.get("shared_stage1")})
     df = pd.DataFrame(rows)
     if df.empty: raise FileNotFoundError(f"no finished runs under {runs_dir}")
+    df["shared_stage1"] = pd.to_numeric(df.shared_stage1.map({True: 1.0, False: 0.0}), errors="coerce")   # share of seeds
     per_model = df.groupby("model", sort=False).mean(numeric_only=True).round(2)
     out = {"runs_dir": str(runs_dir), "n_runs": len(df), "per_model": per_model.reset_index().to_dict("records"),
            "sum_notebook_s": float(df.notebook_s.sum()), "sum_run_s": float(df.run_s.sum())}
@@ -176,9 +177,10 @@ def paper_study_gpu_hours(entry:dict, # a paper-size entry of benchmarks.json (a
                            f"({kd_models} with KD) each costed as the full paper model at our setting"}
 
 # %% ../nbs/40_bench.ipynb #79021b13
+_END_TO_END = {"model.freeze_image": False, "model.freeze_text": False, "model.freeze_tabular": False}   # what the paper trains
 SIZES = {
-    "tiny": ("smoke", {}),
-    "quick": ("quick", {}),
+    "tiny": ("smoke", _END_TO_END),
+    "quick": ("quick", _END_TO_END),
     "paper": ("paper", {"model.text_encoder": "bert-base-random", "model.text_dropout": 0.0}),
 }
 

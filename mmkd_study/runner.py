@@ -79,8 +79,8 @@ def git_commit(cwd=None) -> str:
     "The current git commit (with `+dirty` when the tree has changes), or 'unknown'."
     try:
         sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=cwd,
-                               capture_output=True, text=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ":(top)", ":(top,exclude)results", ":(top,exclude)figures"],
+                               cwd=cwd, capture_output=True, text=True).stdout.strip()   # the study's own outputs do not count
         return sha + ("+dirty" if dirty else "")
     except (OSError, subprocess.CalledProcessError): return "unknown"
 

@@ -8,7 +8,7 @@ from sklearn.metrics import roc_auc_score, average_precision_score, brier_score_
 
 # %% auto #0
 __all__ = ['ROW_METRICS', 'check_binary', 'auroc', 'auprc', 'brier', 'prevalence', 'calibration_intercept_slope', 'metric_rows',
-           'bootstrap_ci', 'delong_test', 'delong_reference_data', 'paired_bootstrap_test', 'holm']
+           'resampled_metric', 'bootstrap_ci', 'delong_test', 'delong_reference_data', 'paired_bootstrap_test', 'holm']
 
 # %% ../nbs/11_stats.ipynb #6c8b2906
 def check_binary(y, p, name:str="p") -> tuple[np.ndarray, np.ndarray]:
@@ -67,6 +67,30 @@ def metric_rows(metric, Y:np.ndarray, P:np.ndarray) -> np.ndarray:
     return np.array([metric(a, b) for a, b in zip(Y, P)])
 
 # %% ../nbs/11_stats.ipynb #ea6641a8
+def _resampled_auroc_auprc(y:np.ndarray, p:np.ndarray, idx:np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    "AUROC and AUPRC of each resample `idx[r]` of the cases (y, p)."
+    order = np.argsort(p, kind="stable"); ps = p[order]
+    gid = np.empty(len(p), dtype=np.int64)
+    gid[order] = np.cumsum(np.r_[True, ps[1:] != ps[:-1]]) - 1          # tie group of each case, ascending score
+    G, R = int(gid.max()) + 1, idx.shape[0]
+    g = gid[idx] + G * np.arange(R)[:, None]
+    pos = y[idx] == 1
+    gpos = np.bincount(g[pos], minlength=R * G).reshape(R, G).astype(float)   # positives drawn per (resample, group)
+    gneg = np.bincount(g[~pos], minlength=R * G).reshape(R, G).astype(float)
+    n1, n0 = gpos.sum(1), gneg.sum(1)
+    below = np.cumsum(gneg, 1) - gneg                                   # negatives scored strictly lower
+    auroc = (gpos * (below + 0.5 * gneg)).sum(1) / (n1 * n0)
+    gpos_d, gall_d = gpos[:, ::-1], (gpos + gneg)[:, ::-1]              # thresholds from the highest score down
+    tp, k = np.cumsum(gpos_d, 1), np.cumsum(gall_d, 1)
+    prec = np.divide(tp, k, out=np.zeros_like(tp), where=k > 0)
+    return auroc, (gpos_d * prec).sum(1) / n1
+
+def resampled_metric(metric, y:np.ndarray, p:np.ndarray, idx:np.ndarray) -> np.ndarray:
+    "`metric` on each resample `y[idx[r]], p[idx[r]]`: by tie-group counts for auroc/auprc, else on the resampled rows."
+    if metric not in ("auroc", "auprc"): return metric_rows(metric, y[idx], p[idx])
+    return _resampled_auroc_auprc(y, p, idx)[0 if metric == "auroc" else 1]
+
+# %% ../nbs/11_stats.ipynb #76170616
 def _resample_indices(y:np.ndarray, n_resamples:int, rng:np.random.Generator, stratified:bool) -> np.ndarray:
     if not stratified: return rng.integers(0, len(y), (n_resamples, len(y)))
     pos, neg = np.flatnonzero(y == 1), np.flatnonzero(y == 0)
@@ -92,7 +116,7 @@ def bootstrap_ci(y, p, # labels 0/1 and predicted probabilities
     y, p = check_binary(y, p)
     est = float(metric_rows(metric, y[None], p[None])[0])
     idx = _resample_indices(y, n_resamples, np.random.default_rng(seed), stratified)
-    boot = metric_rows(metric, y[idx], p[idx])
+    boot = resampled_metric(metric, y, p, idx) if stratified else metric_rows(metric, y[idx], p[idx])
     if not stratified: boot = boot[np.isfinite(boot)]
     alpha = (1 - level) / 2
     if method == "percentile":
@@ -108,7 +132,7 @@ def bootstrap_ci(y, p, # labels 0/1 and predicted probabilities
     lo, hi = np.quantile(boot, q)
     return est, float(lo), float(hi)
 
-# %% ../nbs/11_stats.ipynb #76170616
+# %% ../nbs/11_stats.ipynb #5841fdc7
 def _delong_components(y:np.ndarray, P:np.ndarray):
     "AUCs and the DeLong covariance of the rows of P (k models × n cases), by Sun & Xu's midrank algorithm."
     pos, neg = y == 1, y == 0
@@ -130,7 +154,7 @@ def delong_test(y, p1, p2) -> tuple[float, float, float, float]:
     z = (auc[0] - auc[1]) / np.sqrt(var)
     return float(auc[0]), float(auc[1]), float(z), float(2 * sps.norm.sf(abs(z)))
 
-# %% ../nbs/11_stats.ipynb #b93cf82a
+# %% ../nbs/11_stats.ipynb #a53e0a9a
 def delong_reference_data() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     "A small, fixed data set with ties, used to compare `delong_test` with R's pROC."
     r = np.random.default_rng(2024)
@@ -139,14 +163,14 @@ def delong_reference_data() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     p2 = np.round(0.2 + 0.2 * y + 0.5 * (p1 - 0.2) + r.normal(0, 0.2, 300), 2)
     return y, p1, p2
 
-# %% ../nbs/11_stats.ipynb #a53e0a9a
+# %% ../nbs/11_stats.ipynb #03cce10f
 def paired_bootstrap_test(y, p1, p2, metric="auprc", n_resamples:int=1000, level:float=0.95, seed:int=0,
                          ) -> tuple[float, float, float, float]:
     "`(difference, low, high, p_value)` of metric(p1) − metric(p2) on the same resampled admissions."
     y, p1 = check_binary(y, p1, "p1"); _, p2 = check_binary(y, p2, "p2")
     diff = float(metric_rows(metric, y[None], p1[None])[0] - metric_rows(metric, y[None], p2[None])[0])
     idx = _resample_indices(y, n_resamples, np.random.default_rng(seed), True)
-    d = metric_rows(metric, y[idx], p1[idx]) - metric_rows(metric, y[idx], p2[idx])
+    d = resampled_metric(metric, y, p1, idx) - resampled_metric(metric, y, p2, idx)
     alpha = (1 - level) / 2
     lo, hi = np.quantile(d, [alpha, 1 - alpha])
     p = min(1.0, 2 * min((d <= 0).mean(), (d >= 0).mean()))
