@@ -11,9 +11,9 @@ import numpy as np
 import pandas as pd
 
 # %% auto #0
-__all__ = ['MODALITIES', 'CATEGORICAL_FEATURES', 'PROFILES', 'modality_subsets', 'subset_name', 'tabular_features',
-           'tabular_columns', 'DataConfig', 'ModelConfig', 'TrainConfig', 'StudyConfig', 'Config', 'profile_config',
-           'seed_everything', 'get_device']
+__all__ = ['MODALITIES', 'CATEGORICAL_FEATURES', 'WHERE_IT_RUNS', 'PROFILES', 'modality_subsets', 'subset_name',
+           'tabular_features', 'tabular_columns', 'DataConfig', 'ModelConfig', 'TrainConfig', 'StudyConfig', 'Config',
+           'profile_config', 'seed_everything', 'get_device']
 
 # %% ../nbs/00_config.ipynb #f233f41a
 MODALITIES: tuple[str, ...] = ("image", "text", "tabular")
@@ -145,6 +145,7 @@ class StudyConfig:
 
 # %% ../nbs/00_config.ipynb #95cf5669
 _SECTIONS = {"data": DataConfig, "model": ModelConfig, "train": TrainConfig, "study": StudyConfig}
+WHERE_IT_RUNS = ("device", "threads", "num_workers")       # training settings that say how a run executes, not what it computes
 
 def _coerce(value, annotation, key):
     "Check `value` against a field's annotation (a string, as `from __future__ import annotations` leaves it)."
@@ -202,9 +203,11 @@ class Config:
         "Every dotted parameter name a config accepts."
         return ["seed"] + [f"{s}.{f.name}" for s, c in _SECTIONS.items() for f in fields(c)]
 
-    def fingerprint(self) -> str:
-        "Short stable hash of the configuration."
-        return hashlib.sha256(self.to_json(indent=None).encode()).hexdigest()[:16]
+    def fingerprint(self, *context) -> str:
+        "Short stable hash of what this configuration computes on `context` (e.g. the data's fingerprint)."
+        d = self.to_dict(); d.pop("study"); d["data"].pop("cohort_dir")
+        for k in WHERE_IT_RUNS: d["train"].pop(k)
+        return hashlib.sha256(json.dumps([d, *context], sort_keys=True).encode()).hexdigest()[:16]
 
 def _flatten(d:dict) -> dict:
     out = {}

@@ -2,7 +2,7 @@
 
 # %% ../nbs/03_data.ipynb #81437800
 from __future__ import annotations
-import hashlib, json, os
+import hashlib, json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -12,6 +12,7 @@ import torch
 from PIL import Image, UnidentifiedImageError
 
 from .config import MODALITIES, tabular_features, tabular_columns
+from .files import atomic_write
 
 # %% auto #0
 __all__ = ['REQUIRED_COLUMNS', 'validate_cohort', 'load_cohort', 'cohort_fingerprint', 'load_images', 'image_cache',
@@ -114,10 +115,7 @@ def image_cache(cohort_dir, # cohort directory (the cache lives in its `cache/` 
         with np.load(stem.with_suffix(".npz")) as z:
             return z["images"], z["present"], json.loads(str(z["report"]))
     images, present, report = load_images(df.image_path, cohort_dir, size, on_bad, str(cohort_dir / "cohort.parquet"), progress)
-    stem.parent.mkdir(exist_ok=True)
-    tmp = stem.with_name(f"{stem.name}.{os.getpid()}.tmp.npz")       # unique: parallel runs may fill the cache at once
-    np.savez(tmp, images=images, present=present, report=json.dumps(report))
-    os.replace(tmp, stem.with_suffix(".npz"))
+    atomic_write(stem.with_suffix(".npz"), lambda tmp: np.savez(tmp, images=images, present=present, report=json.dumps(report)))
     return images, present, report
 
 # %% ../nbs/03_data.ipynb #94a8fb5a
@@ -231,8 +229,7 @@ class TextTokenizer:
         "Save the vocabulary (and tokenizer) with the run (atomically: parallel runs may read it)."
         Path(directory).mkdir(parents=True, exist_ok=True)
         if self.hf: self.tokenizer.save_pretrained(str(directory)); return
-        tmp = Path(directory) / f".{name}.{os.getpid()}.tmp"
-        self.tokenizer.save(str(tmp)); os.replace(tmp, Path(directory) / name)
+        atomic_write(Path(directory) / name, lambda tmp: self.tokenizer.save(str(tmp)))
 
 # %% ../nbs/03_data.ipynb #48d73ae8
 @dataclass

@@ -2,7 +2,7 @@
 
 # %% ../nbs/12_fake_mimic.ipynb #7eee6709
 from __future__ import annotations
-import json, os, re, textwrap, zlib
+import json, re, textwrap, zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,6 +11,7 @@ import pandas as pd
 from PIL import Image
 
 from .config import tabular_features
+from .files import atomic_write
 from .synthetic import _hpi, _item_spec, draw_cxr
 
 # %% auto #0
@@ -29,15 +30,11 @@ def _table_path(root:Path, version:str, table:str, file_format:str) -> Path:
 def _write_table(df:pd.DataFrame, path:Path, file_format:str="csv.gz") -> Path:
     "Write a table as gzipped CSV (MIMIC's format) or Parquet, atomically."
     import duckdb
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    con = duckdb.connect()
-    con.register("frame", df)
     opts = "(FORMAT parquet)" if file_format == "parquet" else "(FORMAT csv, HEADER, COMPRESSION gzip)"
-    con.execute(f"COPY frame TO '{tmp}' {opts}")
-    con.close()
-    os.replace(tmp, path)
-    return path
+    def copy(tmp):
+        con = duckdb.connect(); con.register("frame", df)
+        con.execute(f"COPY frame TO '{tmp}' {opts}"); con.close()
+    return atomic_write(path, copy)
 
 # %% ../nbs/12_fake_mimic.ipynb #d25a9936
 SCENARIOS = ("included", "minor", "died_before_T", "discharged_before_T")

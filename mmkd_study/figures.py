@@ -2,7 +2,6 @@
 
 # %% ../nbs/21_figures.ipynb #649c57f4
 from __future__ import annotations
-import os
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +12,8 @@ import matplotlib.pyplot as plt
 import seaborn as sns
 from sklearn.metrics import roc_curve, precision_recall_curve
 from sklearn.calibration import calibration_curve
+
+from .files import atomic_write
 
 # %% auto #0
 __all__ = ['set_style', 'model_palette', 'save_figure', 'roc_pr_figure', 'robustness_figure', 'calibration_figure',
@@ -32,12 +33,9 @@ def model_palette(models:list) -> dict:
 
 def save_figure(fig, figures_dir, name:str) -> list[Path]:
     "Write `name.png` and `name.pdf` atomically; return their paths."
-    figures_dir = Path(figures_dir); figures_dir.mkdir(parents=True, exist_ok=True)
-    out = []
-    for ext in ("png", "pdf"):
-        path = figures_dir / f"{name}.{ext}"; tmp = figures_dir / f".{name}.{os.getpid()}.tmp.{ext}"
-        fig.savefig(tmp, bbox_inches="tight", metadata={"CreationDate": None} if ext == "pdf" else None)
-        os.replace(tmp, path); out.append(path)
+    out = [atomic_write(Path(figures_dir) / f"{name}.{ext}",         # the temporary name keeps the extension savefig reads
+                        lambda tmp: fig.savefig(tmp, bbox_inches="tight", metadata={"CreationDate": None} if ext == "pdf" else None))
+           for ext in ("png", "pdf")]
     plt.close(fig)
     return out
 

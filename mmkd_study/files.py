@@ -8,26 +8,28 @@ from pathlib import Path
 import pandas as pd
 
 # %% auto #0
-__all__ = ['atomic_write_text', 'atomic_write_parquet', 'atomic_torch_save']
+__all__ = ['atomic_write', 'atomic_write_text', 'atomic_write_parquet', 'atomic_torch_save']
 
 # %% ../nbs/00a_files.ipynb #9b740a48
-def _tmp_beside(path:Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return path.with_name(f".{path.name}.{os.getpid()}.tmp")
+def atomic_write(path, # destination
+                 write, # called with a temporary path beside `path`; writes the file there
+                ) -> Path:
+    "Write a file with `write(tmp)` and rename it to `path`: the file is complete or absent."
+    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp{path.suffix}")
+    write(tmp); os.replace(tmp, path)
+    return path
 
 def atomic_write_text(path, # destination
                       text:str) -> None:
     "Write `text` to `path` atomically."
-    path = Path(path); tmp = _tmp_beside(path)
-    tmp.write_text(text); os.replace(tmp, path)
+    atomic_write(path, lambda tmp: tmp.write_text(text))
 
-def atomic_write_parquet(df:pd.DataFrame, path) -> None:
-    "Write a DataFrame as Parquet atomically (no index)."
-    path = Path(path); tmp = _tmp_beside(path)
-    df.to_parquet(tmp, index=False); os.replace(tmp, path)
+def atomic_write_parquet(df:pd.DataFrame, path, **kw) -> None:
+    "Write a DataFrame as Parquet atomically (no index; `kw` go to `to_parquet`)."
+    atomic_write(path, lambda tmp: df.to_parquet(tmp, index=False, **kw))
 
 def atomic_torch_save(obj, path) -> None:
     "`torch.save` atomically: a checkpoint is complete or absent."
     import torch
-    path = Path(path); tmp = _tmp_beside(path)
-    torch.save(obj, tmp); os.replace(tmp, path)
+    atomic_write(path, lambda tmp: torch.save(obj, tmp))

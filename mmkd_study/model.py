@@ -11,9 +11,15 @@ from .fusion import PooledBottleneckFusion
 from .baselines import BottleneckFusion, EarlyFusion, LateFusion, LSTMFusion, UnimodalFusion
 
 # %% auto #0
-__all__ = ['MultimodalModel', 'build_fusion', 'build_model', 'count_parameters']
+__all__ = ['MODALITY_INPUTS', 'modality_inputs', 'MultimodalModel', 'build_fusion', 'build_model', 'count_parameters']
 
 # %% ../nbs/07_model.ipynb #7bb9a83e
+MODALITY_INPUTS = {"image": ("image",), "text": ("text_ids", "text_mask"), "tabular": ("tabular",)}
+
+def modality_inputs(batch:dict, modality:str) -> tuple:
+    "What `modality`'s encoder reads from a batch (`make_batch`'s keys)."
+    return tuple(batch[k] for k in MODALITY_INPUTS[modality])
+
 class MultimodalModel(nn.Module):
     "Encoders → fusion → head, with the presence mask handled by the fusion."
     def __init__(self, encoders:nn.ModuleDict, fusion:nn.Module, n_classes:int=2):
@@ -25,11 +31,9 @@ class MultimodalModel(nn.Module):
 
     def encode(self, batch:dict) -> tuple[dict, dict]:
         "Each encoder once: tokens and padding masks per modality."
-        inputs = {"image": lambda: (batch["image"],), "text": lambda: (batch["text_ids"], batch["text_mask"]),
-                  "tabular": lambda: (batch["tabular"],)}
         def one(m):                                   # cached features of a frozen backbone skip the backbone
             if f"{m}_features" in batch: return self.encoders[m].tokens(batch[f"{m}_features"], batch["text_mask"])
-            return self.encoders[m](*inputs[m]())
+            return self.encoders[m](*modality_inputs(batch, m))
         out = {m: one(m) for m in self.modalities}
         return {m: t for m, (t, _) in out.items()}, {m: p for m, (_, p) in out.items()}
 

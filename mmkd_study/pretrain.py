@@ -3,7 +3,7 @@
 # %% ../nbs/10a_pretrain.ipynb #6bdd3e78
 from __future__ import annotations
 import hashlib, json
-from dataclasses import asdict, replace
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -11,11 +11,11 @@ import torch
 from .config import Config, MODALITIES
 from .data import CohortTensors
 from .files import atomic_torch_save, atomic_write_text
-from .model import build_model
+from .model import build_model, modality_inputs
 from .train import Trainer, make_batch
 
 # %% auto #0
-__all__ = ['ENCODER_FIELDS', 'PRETRAIN_TRAIN_FIELDS', 'pretrain_config', 'pretrain_key', 'vocabulary_hash', 'encoder_features',
+__all__ = ['ENCODER_FIELDS', 'PRETRAIN_TRAIN_FIELDS', 'pretrain_config', 'vocabulary_hash', 'encoder_features',
            'use_pretrained_encoders']
 
 # %% ../nbs/10a_pretrain.ipynb #9ec84e80
@@ -37,14 +37,6 @@ def pretrain_config(cfg:Config, # the run that needs a pretrained encoder
         "train": {**{k: d["train"][k] for k in PRETRAIN_TRAIN_FIELDS}, "max_epochs": cfg.train.pretrain_epochs,
                   "kd": False, "gm": False}})
 
-def pretrain_key(pcfg:Config, # from `pretrain_config`
-                 data_fingerprint:str, # the cohort's fingerprint
-                 vocabulary:str="", # hash of the text vocabulary (text encoders)
-                ) -> str:
-    "Short hash naming one pretrained encoder; where it runs (device, threads, cohort path) is not part of it."
-    d = pcfg.to_dict(); d.pop("study"); d["data"].pop("cohort_dir"); d["train"].pop("device"); d["train"].pop("threads")
-    return hashlib.sha256(json.dumps([d, data_fingerprint, vocabulary], sort_keys=True).encode()).hexdigest()[:16]
-
 def vocabulary_hash(tokenizer) -> str:
     "Hash of a `TextTokenizer`'s vocabulary: a text encoder is only reusable with the same word pieces."
     return hashlib.sha256(json.dumps(sorted(tokenizer.tokenizer.get_vocab().items())).encode()).hexdigest()[:16]
@@ -56,8 +48,7 @@ def encoder_features(encoder, # an encoder of `05_encoders`
     "The backbone features of every admission in `data`, on the CPU."
     device = device or next(encoder.parameters()).device
     was = encoder.training; encoder.eval()
-    inputs = {"image": lambda b: (b["image"],), "text": lambda b: (b["text_ids"], b["text_mask"]), "tabular": lambda b: (b["tabular"],)}
-    out = [encoder.features(*inputs[modality](make_batch(data, torch.arange(s, min(s + batch_size, len(data))), device))).float().cpu()
+    out = [encoder.features(*modality_inputs(make_batch(data, torch.arange(s, min(s + batch_size, len(data))), device), modality)).float().cpu()
            for s in range(0, len(data), batch_size)]
     encoder.train(was)
     return torch.cat(out)
@@ -74,7 +65,7 @@ def use_pretrained_encoders(cfg:Config, model, # the run's configuration and fre
     keys = {}
     for m in model.modalities:
         pcfg = pretrain_config(cfg, m)
-        key = keys[m] = pretrain_key(pcfg, data_fingerprint, vocabulary_hash(tokenizer) if m == "text" else "")
+        key = keys[m] = pcfg.fingerprint(data_fingerprint, vocabulary_hash(tokenizer) if m == "text" else "")
         d = root / f"{m}-{key}"
         enc = model.encoders[m]
         cache = enc.frozen and cfg.train.cache_features

@@ -16,9 +16,9 @@ from .files import atomic_write_text, atomic_write_parquet
 
 # %% auto #0
 __all__ = ['MODEL_GRID', 'run_config', 'default_cohort_dir', 'default_mimic_results_dir', 'git_commit', 'package_versions',
-           'run_fingerprint', 'stage1_fingerprint', 'evaluate_subsets', 'train_run', 'study_notebooks_dir',
-           'check_parameters', 'execute_notebook', 'RunOutcome', 'run_is_complete', 'ReproduceResult', 'default_jobs',
-           'placement', 'grid_order', 'reproduce', 'main']
+           'stage1_fingerprint', 'evaluate_subsets', 'train_run', 'study_notebooks_dir', 'check_parameters',
+           'execute_notebook', 'RunOutcome', 'run_is_complete', 'ReproduceResult', 'default_jobs', 'placement',
+           'grid_order', 'reproduce', 'main']
 
 # %% ../nbs/30_runner.ipynb #ee7f0582
 _NO_KD_GM = {"train.kd": False, "train.gm": False}
@@ -93,20 +93,11 @@ def package_versions() -> dict:
         except PackageNotFoundError: out[p] = None
     return out
 
-_WHERE_IT_RUNS = ("device", "threads", "num_workers")       # how a run is executed, not what it is
-
-def run_fingerprint(cfg:Config, data_fingerprint:str) -> str:
-    "Identity of a run: its data, model, training settings and seed, and the data it saw."
-    import hashlib
-    d = cfg.to_dict(); d.pop("study"); d["data"].pop("cohort_dir")
-    for k in _WHERE_IT_RUNS: d["train"].pop(k)
-    return hashlib.sha256(json.dumps([d, data_fingerprint], sort_keys=True).encode()).hexdigest()[:16]
-
 def stage1_fingerprint(cfg:Config, data_fingerprint:str) -> str:
     "Identity of a run's stage 1: the run without its name and KD settings (KD only acts in stage 2)."
     from mmkd_study.config import TrainConfig
     kd = {f"train.{k}": getattr(TrainConfig, k) for k in TrainConfig.__dataclass_fields__ if k.startswith("kd")}
-    return run_fingerprint(cfg.updated({**kd, "model.name": ""}), data_fingerprint)
+    return cfg.updated({**kd, "model.name": ""}).fingerprint(data_fingerprint)
 
 # %% ../nbs/30_runner.ipynb #079ba942
 def evaluate_subsets(pred:pd.DataFrame, split:str="test") -> dict:
@@ -195,11 +186,11 @@ def train_run(cfg:Config, # the run's configuration (from `run_config`)
     split = split_cohort(df, cfg.seed, cfg.data.split_fractions, cfg.data.split_unit).to_numpy()
     extra = {}
     if cfg.model.kind == "sklearn": pred = _train_reference(cfg, df, cohort_dir, split)
-    else: pred, extra = _train_torch(cfg, df, cohort_dir, split, run_dir, resume, progress, run_fingerprint(cfg, data_fp), data_fp)
+    else: pred, extra = _train_torch(cfg, df, cohort_dir, split, run_dir, resume, progress, cfg.fingerprint(data_fp), data_fp)
     atomic_write_parquet(pred, run_dir / "predictions.parquet")
     record = {"status": "complete", "model": cfg.model.name, "seed": cfg.seed, "profile": cfg.study.profile,
               "data_source": cfg.data.source, "data_fingerprint": data_fp,
-              "run_fingerprint": run_fingerprint(cfg, data_fp), "config": cfg.to_dict(),
+              "run_fingerprint": cfg.fingerprint(data_fp), "config": cfg.to_dict(),
               "metrics": {"test": evaluate_subsets(pred, "test"), "val": evaluate_subsets(pred, "val")},
               "versions": package_versions(), "git_commit": git_commit(Path(__file__).parent),
               "wall_time_s": round(time.time() - start, 2), **extra}
@@ -267,7 +258,7 @@ def run_is_complete(run_dir, cfg:Config, data_fingerprint:str) -> bool:
     if not (path.exists() and (Path(run_dir) / "predictions.parquet").exists()): return False
     try: rec = json.loads(path.read_text())
     except json.JSONDecodeError: return False
-    return rec.get("status") == "complete" and rec.get("run_fingerprint") == run_fingerprint(cfg, data_fingerprint)
+    return rec.get("status") == "complete" and rec.get("run_fingerprint") == cfg.fingerprint(data_fingerprint)
 
 # %% ../nbs/30_runner.ipynb #d7898a19
 @dataclass

@@ -67,28 +67,32 @@ def metric_rows(metric, Y:np.ndarray, P:np.ndarray) -> np.ndarray:
     return np.array([metric(a, b) for a, b in zip(Y, P)])
 
 # %% ../nbs/11_stats.ipynb #ea6641a8
-def _resampled_auroc_auprc(y:np.ndarray, p:np.ndarray, idx:np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    "AUROC and AUPRC of each resample `idx[r]` of the cases (y, p)."
+def _tie_group_counts(y:np.ndarray, p:np.ndarray, idx:np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    "Positives and negatives that each resample `idx[r]` drew from each group of tied scores (ascending): (R, G) each."
     order = np.argsort(p, kind="stable"); ps = p[order]
     gid = np.empty(len(p), dtype=np.int64)
     gid[order] = np.cumsum(np.r_[True, ps[1:] != ps[:-1]]) - 1          # tie group of each case, ascending score
     G, R = int(gid.max()) + 1, idx.shape[0]
     g = gid[idx] + G * np.arange(R)[:, None]
     pos = y[idx] == 1
-    gpos = np.bincount(g[pos], minlength=R * G).reshape(R, G).astype(float)   # positives drawn per (resample, group)
+    gpos = np.bincount(g[pos], minlength=R * G).reshape(R, G).astype(float)
     gneg = np.bincount(g[~pos], minlength=R * G).reshape(R, G).astype(float)
-    n1, n0 = gpos.sum(1), gneg.sum(1)
+    return gpos, gneg
+
+def _auroc_from_counts(gpos:np.ndarray, gneg:np.ndarray) -> np.ndarray:
     below = np.cumsum(gneg, 1) - gneg                                   # negatives scored strictly lower
-    auroc = (gpos * (below + 0.5 * gneg)).sum(1) / (n1 * n0)
+    return (gpos * (below + 0.5 * gneg)).sum(1) / (gpos.sum(1) * gneg.sum(1))
+
+def _auprc_from_counts(gpos:np.ndarray, gneg:np.ndarray) -> np.ndarray:
     gpos_d, gall_d = gpos[:, ::-1], (gpos + gneg)[:, ::-1]              # thresholds from the highest score down
     tp, k = np.cumsum(gpos_d, 1), np.cumsum(gall_d, 1)
     prec = np.divide(tp, k, out=np.zeros_like(tp), where=k > 0)
-    return auroc, (gpos_d * prec).sum(1) / n1
+    return (gpos_d * prec).sum(1) / gpos.sum(1)
 
 def resampled_metric(metric, y:np.ndarray, p:np.ndarray, idx:np.ndarray) -> np.ndarray:
     "`metric` on each resample `y[idx[r]], p[idx[r]]`: by tie-group counts for auroc/auprc, else on the resampled rows."
     if metric not in ("auroc", "auprc"): return metric_rows(metric, y[idx], p[idx])
-    return _resampled_auroc_auprc(y, p, idx)[0 if metric == "auroc" else 1]
+    return {"auroc": _auroc_from_counts, "auprc": _auprc_from_counts}[metric](*_tie_group_counts(y, p, idx))
 
 # %% ../nbs/11_stats.ipynb #76170616
 def _resample_indices(y:np.ndarray, n_resamples:int, rng:np.random.Generator, stratified:bool) -> np.ndarray:

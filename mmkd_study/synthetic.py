@@ -12,7 +12,7 @@ from PIL import Image
 from scipy.special import expit, logit as _logit
 
 from .config import tabular_features, tabular_columns, MODALITIES
-from .files import atomic_write_text
+from .files import atomic_write_parquet, atomic_write_text
 
 # %% auto #0
 __all__ = ['RISK_WEIGHTS', 'LAB_SPECS', 'CHART_SPECS', 'ORDINAL_SCALES', 'TABULAR_SIGNAL', 'HIGH_RISK_HISTORY',
@@ -282,9 +282,7 @@ def make_cohort(out_dir, # directory to write; created if absent
     columns = ["subject_id", "hadm_id", "label"] + tabular_columns() + \
               ["hpi", "image_path", "true_risk", "icu_stay"] + [f"view_{m}" for m in MODALITIES]
     table = table[columns].reset_index(drop=True)
-    tmp = out / "cohort.parquet.tmp"
-    table.to_parquet(tmp, index=False, compression="zstd")
-    os.replace(tmp, out / "cohort.parquet")                   # atomic: a cohort is complete or absent
+    atomic_write_parquet(table, out / "cohort.parquet", compression="zstd")   # atomic: a cohort is complete or absent
     params = dict(n_admissions=n_admissions, seed=seed, image_size=image_size, missing_image=missing_image,
                   missing_text=missing_text, missing_tabular=missing_tabular,
                   severity_missingness=severity_missingness, prevalence=prevalence, source="synthetic")

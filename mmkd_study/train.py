@@ -2,7 +2,7 @@
 
 # %% ../nbs/10_train.ipynb #4e3774da
 from __future__ import annotations
-import math, os
+import math
 from contextlib import nullcontext
 from dataclasses import dataclass, asdict
 from pathlib import Path
@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from .config import Config, MODALITIES, modality_subsets, subset_name, get_device
 from .data import CohortTensors
 from .distill import kd_step, student_presence
-from .files import atomic_torch_save, atomic_write_text
+from .files import atomic_torch_save, atomic_write, atomic_write_text
 from .modulation import GradientModulation
 
 # %% auto #0
@@ -180,10 +180,8 @@ class Trainer:
     def _publish_stage1(self) -> None:
         if self.stage1_dir is None or (self.stage1_dir / "best_stage1.pt").exists(): return
         import shutil
-        self.stage1_dir.mkdir(parents=True, exist_ok=True)
         atomic_write_text(self.stage1_dir / "history.csv", pd.DataFrame([r for r in self.history if r["stage"] == 1]).to_csv(index=False))
-        tmp = self.stage1_dir / f"best_stage1.pt.{os.getpid()}.tmp"
-        shutil.copyfile(self.ckpt_dir / "best_stage1.pt", tmp); os.replace(tmp, self.stage1_dir / "best_stage1.pt")
+        atomic_write(self.stage1_dir / "best_stage1.pt", lambda tmp: shutil.copyfile(self.ckpt_dir / "best_stage1.pt", tmp))
 
     def _enter_stage2(self) -> None:
         self._new_stage(2)
