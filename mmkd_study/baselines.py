@@ -6,7 +6,7 @@ import torch
 from torch import nn, Tensor
 
 from .config import MODALITIES
-from .fusion import encoder_layer
+from .fusion import encoder_layer, absent_everywhere
 
 # %% auto #0
 __all__ = ['masked_mean', 'BottleneckFusion', 'EarlyFusion', 'LateFusion', 'LSTMFusion', 'UnimodalFusion']
@@ -33,16 +33,19 @@ class BottleneckFusion(nn.Module):
 
     def modality_parameters(self, m:str) -> list: return list(self.layers[m].parameters())
 
-    def forward(self, tokens:dict, padding:dict, present:Tensor) -> Tensor:
+    skips_absent = True         # a modality no sample has gets weight 0 everywhere: its layers can be skipped (see PB)
+
+    def forward(self, tokens:dict, padding:dict, present:Tensor, skip_absent:bool=False) -> Tensor:
         B, nb = present.shape[0], self.n_bottlenecks
         w = present.float()[:, :, None, None]                                   # plain mean over present modalities
+        skip = absent_everywhere(present, self.modalities) if skip_absent else set()
+        layer = lambda m, depth, x, mask: x if m in skip else self.layers[m][depth](x, src_key_padding_mask=mask)
         x, b = dict(tokens), self.bottleneck.expand(B, -1, -1)
         for depth in range(len(self.layers[self.modalities[0]])):
             if depth < self.fusion_layer:
-                x = {m: self.layers[m][depth](x[m], src_key_padding_mask=padding[m]) for m in self.modalities}
+                x = {m: layer(m, depth, x[m], padding[m]) for m in self.modalities}
                 continue
-            out = {m: self.layers[m][depth](torch.cat([b, x[m]], 1),
-                                            src_key_padding_mask=torch.cat([padding[m].new_zeros(B, nb), padding[m]], 1))
+            out = {m: layer(m, depth, torch.cat([b, x[m]], 1), torch.cat([padding[m].new_zeros(B, nb), padding[m]], 1))
                    for m in self.modalities}
             b = (torch.stack([out[m][:, :nb] for m in self.modalities], 1) * w).sum(1) / w.sum(1).clamp_min(1)
             x = {m: out[m][:, nb:] for m in self.modalities}

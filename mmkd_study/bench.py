@@ -15,9 +15,9 @@ from .model import build_model, count_parameters
 from .train import make_batch, param_groups
 
 # %% auto #0
-__all__ = ['DENSE_BF16_PEAK', 'SIZES', 'machine_info', 'fake_tensors', 'time_step', 'flops_per_sample', 'bench_setting',
-           'bench_loader', 'bench_statistics', 'study_summary', 'paper_study_gpu_hours', 'run_benchmarks',
-           'benchmarks_markdown', 'write_benchmarks']
+__all__ = ['DENSE_BF16_PEAK', 'SIZES', 'machine_info', 'fake_tensors', 'time_step', 'time_interleaved', 'flops_per_sample',
+           'student_drops', 'component_times', 'bench_setting', 'bench_loader', 'bench_statistics', 'study_summary',
+           'paper_study_gpu_hours', 'run_benchmarks', 'benchmarks_markdown', 'write_benchmarks']
 
 # %% ../nbs/40_bench.ipynb #b3c12e0e
 DENSE_BF16_PEAK = {"H100": 989.4e12, "H200": 989.4e12, "A100": 312e12, "L4": 121e12}   # vendor datasheets, dense
@@ -52,11 +52,19 @@ def _sync(device):
 
 def time_step(fn, device, steps:int=10, warmup:int=3) -> float:
     "Median wall seconds of `fn()` after warm-up."
-    for _ in range(warmup): fn()
-    _sync(device); times = []
-    for _ in range(steps):
-        t = time.perf_counter(); fn(); _sync(device); times.append(time.perf_counter() - t)
-    return statistics.median(times)
+    return time_interleaved({"fn": [fn]}, device, steps, warmup)["fn"]
+
+def time_interleaved(groups:dict[str, list], # name -> the steps of that kind (e.g. one per student drop)
+                     device, rounds:int=10, warmup:int=3) -> dict[str, float]:
+    "Per group, the mean over its steps of each step's median wall seconds; every round runs every step once."
+    fns = [(name, i, fn) for name, group in groups.items() for i, fn in enumerate(group)]
+    for _ in range(warmup):
+        for *_, fn in fns: fn()
+    _sync(device); times = {(name, i): [] for name, i, _ in fns}
+    for _ in range(rounds):
+        for name, i, fn in fns:
+            t = time.perf_counter(); fn(); _sync(device); times[name, i].append(time.perf_counter() - t)
+    return {name: statistics.mean(statistics.median(times[name, i]) for i in range(len(group))) for name, group in groups.items()}
 
 def flops_per_sample(model, batch:dict) -> float:
     "Model FLOPs of one stage-1 training step (forward + backward) per sample, counted by torch."
@@ -68,8 +76,52 @@ def flops_per_sample(model, batch:dict) -> float:
     return counter.get_total_flops() / len(batch["label"])
 
 # %% ../nbs/40_bench.ipynb #8b247578
+def student_drops(present:torch.Tensor) -> list[torch.Tensor]:
+    "Every per-batch student mask: each one or two of the modalities dropped (`kd_drop='batch'`), in a fixed order."
+    M = present.shape[1]
+    drops = [(j,) for j in range(M)] + [(i, j) for i in range(M) for j in range(i + 1, M)]
+    out = []
+    for d in drops:
+        keep = torch.ones(M, dtype=torch.bool, device=present.device); keep[list(d)] = False
+        out.append(present & keep)
+    return out
+
+def _compile_parts(model, backend:str="inductor") -> None:
+    for module in (*model.encoders.values(), model.fusion): module.compile(backend=backend)
+
+def component_times(model, batch:dict, amp, device, step, # the whole stage-1 step, timed beside its parts
+                    steps:int=10, warmup:int=3) -> dict:
+    "Each encoder alone and the fusion with its head: seconds per forward + backward and FLOPs per sample."
+    from torch.utils.flop_counter import FlopCounterMode
+    from mmkd_study.model import modality_inputs
+    F = torch.nn.functional
+    def encoder(m):
+        def fn():
+            with amp(): t, _ = model.encoders[m](*modality_inputs(batch, m))
+            model.zero_grad(set_to_none=True); t.float().square().mean().backward()
+        return fn
+    with torch.no_grad(), amp(): tokens, padding = model.encode(batch)
+    tokens = {m: t.detach().requires_grad_() for m, t in tokens.items()}
+    def fusion():
+        with amp(): loss = F.cross_entropy(model.fuse(tokens, padding, batch["present"]).float(), batch["label"])
+        model.zero_grad(set_to_none=True); loss.backward()
+    parts = {f"{m} encoder": encoder(m) for m in model.modalities} | {"fusion + head": fusion}
+    flops = {}
+    for name, fn in parts.items():
+        fn()                                                       # warm (and compile) before counting
+        counter = FlopCounterMode(display=False)
+        with counter: fn()
+        flops[name] = counter.get_total_flops() / len(batch["label"])
+    t = time_interleaved({"step": [step], **{k: [fn] for k, fn in parts.items()}}, device, steps, warmup)
+    model.zero_grad(set_to_none=True)
+    return {"step_s": t["step"], "parts": [{"part": k, "s_per_step": t[k], "flops_per_sample": flops[k]} for k in parts]}
+
 def bench_setting(cfg:Config, device, batch_size:int, bf16:bool, fused:bool, channels_last:bool,
-                  compile_model:bool=False, steps:int=10, warmup:int=3, data:CohortTensors|None=None) -> dict:
+                  compile_model:bool|str=False, # True: torch.compile (inductor); a string: that compile backend
+                  breakdown:bool=False, kd:bool=True, steps:int=10, warmup:int=3,
+                  data:CohortTensors|None=None,
+                  thread_counts:tuple=(), # instead: stage-1 steps at each of these torch thread counts, interleaved (CPU)
+                 ) -> dict:
     "Samples per second of a stage-1 step, a KD step and a two-pass KD step for one setting."
     torch.manual_seed(0)
     model = build_model(cfg, text_vocab_size=1000).to(device).train()
@@ -78,24 +130,44 @@ def bench_setting(cfg:Config, device, batch_size:int, bf16:bool, fused:bool, cha
     data = data or fake_tensors(cfg, batch_size)
     batch = make_batch(data, torch.arange(batch_size), device)
     if channels_last: batch["image"] = batch["image"].contiguous(memory_format=torch.channels_last)
-    runner = torch.compile(model) if compile_model else model
     amp = (lambda: torch.autocast(device.type, dtype=torch.bfloat16)) if bf16 else (lambda: torch.autocast(device.type, enabled=False))
-    sp = student_presence(batch["present"].cpu(), "batch", torch.Generator().manual_seed(0)).to(device)
-    def stage1():
-        with amp(): loss = torch.nn.functional.cross_entropy(runner(batch).float(), batch["label"])
-        opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
-    def kd(single):
-        with amp(): loss, _ = kd_step(model, batch, sp, single_encode=single)
-        opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
     fp32 = "fp32" + (" (cuDNN TF32 convolutions, PyTorch's default)" if device.type == "cuda" and torch.backends.cudnn.allow_tf32 else "")
     out = {"batch_size": batch_size, "dtype": "bf16 autocast" if bf16 else fp32, "fused_adam": fused and device.type == "cuda",
-           "channels_last": channels_last, "compiled": compile_model, "parameters": count_parameters(model)}
-    with amp(): out["flops_per_sample"] = flops_per_sample(model, batch)
-    for name, fn in (("stage1", stage1), ("kd_one_pass", lambda: kd(True)), ("kd_two_pass", lambda: kd(False))):
-        s = time_step(fn, device, steps, warmup)
+           "channels_last": channels_last, "compiled": bool(compile_model), "parameters": count_parameters(model)}
+    with amp(): out["flops_per_sample"] = flops_per_sample(model, batch)      # counted before compiling
+    def step_fn(model, opt):
+        def step():
+            with amp(): loss = torch.nn.functional.cross_entropy(model(batch).float(), batch["label"])
+            opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
+        return step
+    if compile_model:                          # an eager twin, timed interleaved with the compiled model: a drift-proof ratio
+        eager = build_model(cfg, text_vocab_size=1000).to(device).train()
+        eager.load_state_dict(model.state_dict())
+        if channels_last and "image" in eager.encoders: eager.encoders["image"].to(memory_format=torch.channels_last)
+        eager_step = step_fn(eager, torch.optim.Adam(param_groups(eager, cfg), fused=fused and device.type == "cuda"))
+        _compile_parts(model, compile_model if isinstance(compile_model, str) else "inductor")
+    stage1 = step_fn(model, opt)
+    def kd_fn(single, sp):
+        def fn():
+            with amp(): loss, _ = kd_step(model, batch, sp, single_encode=single)
+            opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
+        return fn
+    drops = student_drops(batch["present"])
+    plan = {"stage1": [stage1]}
+    if kd: plan.update(kd_one_pass=[kd_fn(True, sp) for sp in drops], kd_two_pass=[kd_fn(False, sp) for sp in drops])
+    if compile_model: plan["stage1_eager"] = [eager_step]
+    if thread_counts:
+        plan, kd = {f"stage1_threads_{k}": [lambda k=k: (torch.set_num_threads(k), stage1())] for k in thread_counts}, False
+    threads, t0 = torch.get_num_threads(), time.perf_counter()
+    for name, s in time_interleaved(plan, device, steps, warmup).items():
         out[f"{name}_s_per_step"] = s; out[f"{name}_samples_per_s"] = batch_size / s
-    out["kd_one_pass_over_stage1"] = out["kd_one_pass_s_per_step"] / out["stage1_s_per_step"]
-    out["kd_two_pass_over_one_pass"] = out["kd_two_pass_s_per_step"] / out["kd_one_pass_s_per_step"]
+    torch.set_num_threads(threads)
+    out["wall_s"] = time.perf_counter() - t0                      # including warm-up and any compilation
+    if compile_model: out["compiled_speedup_stage1"] = out["stage1_eager_s_per_step"] / out["stage1_s_per_step"]
+    if kd:
+        out["kd_one_pass_over_stage1"] = out["kd_one_pass_s_per_step"] / out["stage1_s_per_step"]
+        out["kd_two_pass_over_one_pass"] = out["kd_two_pass_s_per_step"] / out["kd_one_pass_s_per_step"]
+    if breakdown: out["breakdown"] = component_times(model, batch, amp, device, stage1, steps, warmup)
     return out
 
 def bench_loader(data:CohortTensors, device, batch_size:int, steps:int=20) -> float:
@@ -105,7 +177,7 @@ def bench_loader(data:CohortTensors, device, batch_size:int, steps:int=20) -> fl
     fn = lambda: make_batch(data, torch.randint(0, len(data), (batch_size,), generator=g), device)
     return batch_size / time_step(fn, device, steps, 3)
 
-# %% ../nbs/40_bench.ipynb #c65c47e2
+# %% ../nbs/40_bench.ipynb #4a116e86
 def bench_statistics(n_cells:int=50, n:int=5000, n_resamples:int=1000, loop_cells:int=1, seed:int=0) -> dict:
     "Seconds for every bootstrap CI and DeLong test of a table set, vectorised against an sklearn loop."
     import numpy as np
@@ -130,7 +202,7 @@ def bench_statistics(n_cells:int=50, n:int=5000, n_resamples:int=1000, loop_cell
     return {"n_cells": n_cells, "n": n, "n_resamples": n_resamples, "loop_cells_timed": loop_cells,
             "ours_s": ours, "sklearn_loop_s": loop, "ratio": loop / ours}
 
-# %% ../nbs/40_bench.ipynb #4a116e86
+# %% ../nbs/40_bench.ipynb #79021b13
 def study_summary(runs_dir, # a study's runs folder, e.g. results/runs/quick
                  ) -> dict:
     "Per-model mean timings of a finished study, and its total wall time from the aggregate notebook."
@@ -176,7 +248,7 @@ def paper_study_gpu_hours(entry:dict, # a paper-size entry of benchmarks.json (a
                            f"validation every {eval_every} steps of batch {batch_size}, {seeds} seeds, {deep_models} deep models "
                            f"({kd_models} with KD) each costed as the full paper model at our setting"}
 
-# %% ../nbs/40_bench.ipynb #79021b13
+# %% ../nbs/40_bench.ipynb #3955ce7c
 _END_TO_END = {"model.freeze_image": False, "model.freeze_text": False, "model.freeze_tabular": False}   # what the paper trains
 SIZES = {
     "tiny": ("smoke", _END_TO_END),
@@ -184,41 +256,62 @@ SIZES = {
     "paper": ("paper", {"model.text_encoder": "bert-base-random", "model.text_dropout": 0.0}),
 }
 
-def run_benchmarks(size:str="tiny", # tiny (smoke sizes, any CPU) | paper (the paper-sized model, for a GPU)
+def run_benchmarks(size:str="tiny", # tiny (smoke sizes, any CPU) | quick (the CPU profile's model) | paper (for a GPU)
                    device:str="auto", paper_batch:int=8, our_batch:int|None=None, steps:int=10, warmup:int=3,
-                   compile_model:bool=False, progress:bool=True) -> dict:
+                   compile_model:bool=False, # also time our setting with the encoders and the fusion compiled
+                   more_batches:tuple=(), # also time our setting at these batch sizes
+                   out_dir=None, # write benchmarks.json/.md here after every setting, so a cut-off run keeps what it measured
+                   progress:bool=True) -> dict:
     "Measure items 1-3 (see the top of this notebook) on this machine."
     profile, over = SIZES[size]
     cfg = profile_config(profile, over)
     dev = get_device(device)
-    our_batch = our_batch or (64 if dev.type == "cuda" else paper_batch * 2)
+    gpu = dev.type == "cuda"
+    our_batch = our_batch or (64 if gpu else paper_batch * 2)
     res = {"machine": machine_info(dev), "size": size, "profile": profile, "settings": {}}
     log = print if progress else (lambda *a: None)
-    log(f"benchmarking the {size} model on {res['machine']['label']}")
-    res["settings"]["paper"] = bench_setting(cfg, dev, paper_batch, bf16=False, fused=False, channels_last=False, steps=steps, warmup=warmup)
-    log("paper setting:", {k: round(v, 4) if isinstance(v, float) else v for k, v in res["settings"]["paper"].items()})
-    res["settings"]["ours"] = bench_setting(cfg, dev, our_batch, bf16=dev.type == "cuda", fused=True, channels_last=True,
-                                            compile_model=compile_model, steps=steps, warmup=warmup)
-    log("our setting:", {k: round(v, 4) if isinstance(v, float) else v for k, v in res["settings"]["ours"].items()})
-    p, o = res["settings"]["paper"], res["settings"]["ours"]
-    res["speedup_stage1_ours_over_paper"] = o["stage1_samples_per_s"] / p["stage1_samples_per_s"]
+    save = (lambda: write_benchmarks(res, out_dir)) if out_dir else (lambda: None)
     peak = res["machine"].get("gpu_peak_bf16_flops")
-    for name, s in res["settings"].items():
-        s["mfu_stage1"] = s["flops_per_sample"] * s["stage1_samples_per_s"] / peak if peak else None
-    loader_data = fake_tensors(cfg, max(4 * our_batch, 256))
-    res["loader_samples_per_s"] = bench_loader(loader_data, dev, our_batch)
-    res["loader_over_training"] = res["loader_samples_per_s"] / o["stage1_samples_per_s"]
-    log(f"loader {res['loader_samples_per_s']:.0f} samples/s = {res['loader_over_training']:.1f}x training")
+    ours = dict(batch_size=our_batch, bf16=gpu, fused=True, channels_last=True)
+    plan = {"paper": dict(batch_size=paper_batch, bf16=False, fused=False, channels_last=False), "ours": dict(ours, breakdown=True)}
+    plan.update({f"ours, batch {b}": dict(ours, batch_size=b) for b in more_batches})
+    if compile_model: plan["ours, compiled"] = dict(ours, compile_model=True, breakdown=True)
+    log(f"benchmarking the {size} model on {res['machine']['label']}: {', '.join(plan)}")
+    for name, kw in plan.items():
+        try: st = bench_setting(cfg, dev, steps=steps, warmup=warmup, **kw)
+        except Exception as e:                     # a compiler failure or an out-of-memory batch: keep the other settings
+            if name in ("paper", "ours"): raise
+            res["settings"][name] = {"batch_size": kw["batch_size"], "compiled": kw.get("compile_model", False),
+                                     "dtype": "bf16 autocast" if kw["bf16"] else "fp32", "error": f"{type(e).__name__}: {e}"[:300]}
+            log(f"{name}: failed ({res['settings'][name]['error']})"); save(); continue
+        finally:
+            if gpu: torch.cuda.empty_cache()
+        st["mfu_stage1"] = st["flops_per_sample"] * st["stage1_samples_per_s"] / peak if peak else None
+        for part in st.get("breakdown", {}).get("parts", []):
+            part["mfu"] = part["flops_per_sample"] * kw["batch_size"] / part["s_per_step"] / peak if peak else None
+        res["settings"][name] = st
+        log(f"{name} (batch {kw['batch_size']}, {st['dtype']}): stage 1 {st['stage1_samples_per_s']:.1f} samples/s, "
+            f"KD {st['kd_one_pass_samples_per_s']:.1f} ({st['kd_one_pass_over_stage1']:.2f}x the stage-1 step time), "
+            f"two-pass KD {st['kd_two_pass_samples_per_s']:.1f}" + (f", MFU {st['mfu_stage1']:.1%}" if peak else "")
+            + f"  [{st['wall_s']:.0f} s]")
+        save()
+    ok = {k: v for k, v in res["settings"].items() if "error" not in v}
+    p, o = ok["paper"], ok["ours"]
+    res["speedup_stage1_ours_over_paper"] = o["stage1_samples_per_s"] / p["stage1_samples_per_s"]
+    best = max((k for k in ok if k != "paper"), key=lambda k: ok[k]["stage1_samples_per_s"])
+    res["best_setting"], res["speedup_stage1_best_over_paper"] = best, ok[best]["stage1_samples_per_s"] / p["stage1_samples_per_s"]
+    loader_batch = max(v["batch_size"] for v in ok.values())
+    res["loader_samples_per_s"] = bench_loader(fake_tensors(cfg, max(4 * loader_batch, 256)), dev, loader_batch)
+    res["loader_over_training"] = res["loader_samples_per_s"] / ok[best]["stage1_samples_per_s"]
+    log(f"loader {res['loader_samples_per_s']:.0f} samples/s = {res['loader_over_training']:.1f}x the best training throughput")
     if dev.type == "cpu" and (os.cpu_count() or 1) > 1:      # one run with every core, or one core per run?
-        threads, n = torch.get_num_threads(), os.cpu_count()
-        per = {}
-        for k in (1, n):
-            torch.set_num_threads(k)
-            per[k] = bench_setting(cfg, dev, our_batch, bf16=False, fused=False, channels_last=False, steps=steps, warmup=warmup)["stage1_samples_per_s"]
-        torch.set_num_threads(threads)
+        n = os.cpu_count()
+        st = bench_setting(cfg, dev, our_batch, bf16=False, fused=False, channels_last=False, thread_counts=(1, n), steps=steps, warmup=warmup)
+        per = {k: st[f"stage1_threads_{k}_samples_per_s"] for k in (1, n)}
         res["threads"] = {"one_thread_samples_per_s": per[1], "all_threads_samples_per_s": per[n], "cores": n,
                           "parallel_runs_over_one_run": n * per[1] / per[n]}
         log(f"{n} runs with 1 thread each over 1 run with {n} threads: {res['threads']['parallel_runs_over_one_run']:.2f}x")
+    save()
     return res
 
 def _fmt(v, digits=3):
@@ -226,6 +319,8 @@ def _fmt(v, digits=3):
     if isinstance(v, float) and v != v: return "–"
     if isinstance(v, float): return f"{v:.{digits}g}" if abs(v) < 1000 else f"{v:,.0f}"
     return str(v)
+
+def _pct(v): return "not measured" if v is None else f"{v:.1%}"
 
 def benchmarks_markdown(entries:dict) -> str:
     "A Markdown report of every machine's measurements."
@@ -239,17 +334,42 @@ def benchmarks_markdown(entries:dict) -> str:
                   "| setting | batch | dtype | stage-1 samples/s | KD samples/s (one encoder pass) | KD two-pass samples/s | KD / stage-1 time | GFLOP/sample | MFU |",
                   "|---|---|---|---|---|---|---|---|---|"]
         for name, s in r["settings"].items():
-            lines.append(f"| {name} | {s['batch_size']} | {s['dtype']}{', compiled' if s['compiled'] else ''} | {_fmt(s['stage1_samples_per_s'])} | "
+            setting = f"| {name} | {s['batch_size']} | {s['dtype']}{', compiled' if s.get('compiled') else ''} | "
+            if "error" in s:
+                lines.append(setting + f"failed: {s['error'].replace('|', '/')} | | | | | |"); continue
+            lines.append(setting + f"{_fmt(s['stage1_samples_per_s'])} | "
                          f"{_fmt(s['kd_one_pass_samples_per_s'])} | {_fmt(s['kd_two_pass_samples_per_s'])} | "
                          f"{_fmt(s['kd_one_pass_over_stage1'])} | {_fmt(s['flops_per_sample'] / 1e9)} | "
-                         f"{'n/a (CPU)' if m['device'] != 'cuda' else _fmt(s['mfu_stage1'])} |")
-        lines += ["", f"- our setting over the paper's setting (stage-1 throughput): {_fmt(r['speedup_stage1_ours_over_paper'])}x",
-                  f"- loader alone: {_fmt(r['loader_samples_per_s'])} samples/s, {_fmt(r['loader_over_training'])}x the training throughput", ""]
+                         f"{'n/a (CPU)' if m['device'] != 'cuda' else _pct(s['mfu_stage1'])} |")
+        lines += ["", "KD steps cycle through the six per-batch drops of one or two modalities (their mean is shown); "
+                      "the two-pass form runs the whole network twice without skipping anything.", ""]
+        lines += [f"- our setting over the paper's setting (stage-1 throughput): {_fmt(r.get('speedup_stage1_ours_over_paper'))}x"]
+        for name, s in r["settings"].items():
+            if s.get("compiled_speedup_stage1"):
+                lines.append(f"- torch.compile ({name}): a stage-1 step {_fmt(s['compiled_speedup_stage1'])}x as fast as the same model "
+                             f"uncompiled, timed interleaved ({_fmt(s['wall_s'])} s for this setting, compilation included)")
+        if r.get("best_setting") not in (None, "ours"):
+            lines.append(f"- the fastest setting, {r['best_setting']}, over the paper's setting: {_fmt(r['speedup_stage1_best_over_paper'])}x")
+        lines += [f"- loader alone: {_fmt(r.get('loader_samples_per_s'))} samples/s, {_fmt(r.get('loader_over_training'))}x "
+                  f"the {'fastest ' if r.get('best_setting') else ''}training throughput"]
         if r.get("threads"):
             t = r["threads"]
-            lines.insert(-1, f"- stage-1 samples/s with 1 thread: {_fmt(t['one_thread_samples_per_s'])}, with {t['cores']} threads: "
-                             f"{_fmt(t['all_threads_samples_per_s'])}; so {t['cores']} runs side by side with one thread each train "
-                             f"{_fmt(t['parallel_runs_over_one_run'])}x as much as one run with every thread (the runner's default on a CPU)")
+            lines.append(f"- stage-1 samples/s with 1 thread: {_fmt(t['one_thread_samples_per_s'])}, with {t['cores']} threads: "
+                         f"{_fmt(t['all_threads_samples_per_s'])}; so {t['cores']} runs side by side with one thread each train "
+                         f"{_fmt(t['parallel_runs_over_one_run'])}x as much as one run with every thread (the runner's default on a CPU)")
+        lines.append("")
+        for name, s in r["settings"].items():
+            if not s.get("breakdown"): continue
+            lines += [f"Where a stage-1 step of the {name} setting goes: forward + backward of each part timed alone, "
+                      f"beside the whole step's {_fmt(s['breakdown']['step_s'] * 1e3)} ms (alone, each part also pays the "
+                      "per-call costs a step pays once, so the shares can add up to more than 100%):", "",
+                      "| part | ms per step | share of the step | GFLOP/sample | TFLOP/s | MFU |", "|---|---|---|---|---|---|"]
+            for x in s["breakdown"]["parts"]:
+                tflops = x["flops_per_sample"] * s["batch_size"] / x["s_per_step"] / 1e12
+                lines.append(f"| {x['part']} | {_fmt(x['s_per_step'] * 1e3)} | {_pct(x['s_per_step'] / s['breakdown']['step_s'])} | "
+                             f"{_fmt(x['flops_per_sample'] / 1e9)} | {_fmt(tflops)} | "
+                             f"{'n/a (CPU)' if m['device'] != 'cuda' else _pct(x.get('mfu'))} |")
+            lines.append("")
         if m["device"] == "cuda" and r["size"] == "paper":
             g = paper_study_gpu_hours(r)
             lines += [f"- **the whole paper-profile study, estimated: {g['gpu_hours']:.1f} GPU-hours** on one {g['gpu']} "

@@ -65,7 +65,8 @@ def kd_step(model, # a MultimodalModel
     if single_encode is None: single_encode = not has_active_dropout(model)
     if single_encode:
         tokens, padding = model.encode(batch)
-        z, z_student = model.fuse(tokens, padding, batch["present"]), model.fuse(tokens, padding, student_present)
+        z = model.fuse(tokens, padding, batch["present"])
+        z_student = model.fuse(tokens, padding, student_present, skip_absent=True)   # the teacher reaches every layer
     else:
         z, z_student = model(batch), model(batch, student_present)
     loss, parts = kd_loss(z, z_student, batch["label"], temperature, weight, student_hard_label)

@@ -8,7 +8,7 @@ from torch import nn, Tensor
 from .config import MODALITIES
 
 # %% auto #0
-__all__ = ['encoder_layer', 'PooledBottleneckFusion']
+__all__ = ['encoder_layer', 'absent_everywhere', 'PooledBottleneckFusion']
 
 # %% ../nbs/06_fusion.ipynb #19f3ab27
 def encoder_layer(dim:int, heads:int, ff_dim:int, dropout:float=0.0) -> nn.TransformerEncoderLayer:
@@ -16,6 +16,13 @@ def encoder_layer(dim:int, heads:int, ff_dim:int, dropout:float=0.0) -> nn.Trans
     return nn.TransformerEncoderLayer(dim, heads, ff_dim, dropout, activation="gelu", batch_first=True, norm_first=True)
 
 # %% ../nbs/06_fusion.ipynb #597851ab
+def absent_everywhere(present:Tensor, # (B, M) bool
+                      modalities:tuple, # the M modality keys, in column order
+                     ) -> set[str]:
+    "The modalities that no sample in the batch has."
+    return {m for m, any_ in zip(modalities, present.bool().any(0).tolist()) if not any_}
+
+# %% ../nbs/06_fusion.ipynb #69437b75
 class PooledBottleneckFusion(nn.Module):
     "Pooled bottleneck (PB) attention fusion with per-modality fusion tokens and a learned weighted pool."
     def __init__(self, modalities:tuple=MODALITIES, # modality keys, in `present` column order
@@ -53,18 +60,23 @@ class PooledBottleneckFusion(nn.Module):
         wp = w * p                                                                             # exclude: renormalise
         return (wp * fusion).sum(1) / wp.sum(1).clamp_min(1e-12)
 
+    skips_absent = True                     # `forward(..., skip_absent=True)` is supported
+
     def forward(self, tokens:dict[str, Tensor], # per modality (B, n_m, d)
                 padding:dict[str, Tensor], # per modality (B, n_m) bool, True = padding
                 present:Tensor, # (B, M) bool, columns in `modalities` order
+                skip_absent:bool=False, # skip the layers of a modality no sample has (exact; one host sync)
                ) -> Tensor:
         "The fused representation `(B, d)`: the first pooled fusion token after the last layer."
         B, L = present.shape[0], self.n_fusion_tokens
         present = present.bool()
+        skip = absent_everywhere(present, self.modalities) if skip_absent else set()
         streams = {m: torch.cat([self.fusion_tokens[m].expand(B, -1, -1), tokens[m]], 1) for m in self.modalities}
         masks = {m: torch.cat([padding[m].new_zeros(B, L), padding[m].bool()], 1) if self.mask_padding else None
                  for m in self.modalities}
         for depth in range(len(self.layers[self.modalities[0]])):
-            out = {m: self.layers[m][depth](streams[m], src_key_padding_mask=masks[m]) for m in self.modalities}
+            out = {m: streams[m] if m in skip else self.layers[m][depth](streams[m], src_key_padding_mask=masks[m])
+                   for m in self.modalities}
             pooled = self.pool(torch.stack([out[m][:, :L] for m in self.modalities], 1), present)
             streams = {m: torch.cat([pooled, out[m][:, L:]], 1) for m in self.modalities}
         return pooled[:, 0]

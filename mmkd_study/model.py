@@ -38,9 +38,11 @@ class MultimodalModel(nn.Module):
         return {m: t for m, (t, _) in out.items()}, {m: p for m, (_, p) in out.items()}
 
     def fuse(self, tokens:dict, padding:dict, present:Tensor, # (B, 3) in MODALITIES order
+             skip_absent:bool=False, # skip the fusion layers of modalities no sample has, where the fusion can (exact)
             ) -> Tensor:
         "Logits `(B, 2)` from encoded tokens under the presence mask `present`."
-        return self.head(self.fusion(tokens, padding, present[:, self.columns]))
+        kw = {"skip_absent": True} if skip_absent and getattr(self.fusion, "skips_absent", False) else {}
+        return self.head(self.fusion(tokens, padding, present[:, self.columns], **kw))
 
     def forward(self, batch:dict, present:Tensor|None=None) -> Tensor:
         "Logits for a batch; `present` overrides the batch's own presence mask (e.g. to test a subset)."

@@ -35,9 +35,8 @@ def confidence_scores(model, tokens:dict, padding:dict, present:Tensor, labels:T
     out = []
     for m in model.modalities:
         j = MODALITIES.index(m)
-        only = torch.zeros_like(present); only[:, j] = present[:, j]
-        only = torch.where(only.any(1, keepdim=True), only, present)          # samples without m: unused below
-        p = model.fuse(tokens, padding, only).softmax(-1).gather(1, labels[:, None])[:, 0]
+        only = torch.zeros_like(present); only[:, j] = True                   # samples without m: left out below
+        p = model.fuse(tokens, padding, only, skip_absent=True).softmax(-1).gather(1, labels[:, None])[:, 0]
         out.append((p * present[:, j]).sum())
     return torch.stack(out)
 

@@ -422,7 +422,8 @@ def main(argv=None) -> int:
     b.add_argument("--out", default="results", help="directory of benchmarks.json and benchmarks.md")
     b.add_argument("--steps", type=int, default=10, help="timed steps per measurement (median reported)")
     b.add_argument("--batch", type=int, help="batch size of our setting (default: 64 on a GPU, 16 on a CPU)")
-    b.add_argument("--compile", action="store_true", help="torch.compile the model in our setting")
+    b.add_argument("--compile", action="store_true", help="also time our setting with the encoders and the fusion torch.compile'd")
+    b.add_argument("--more-batches", type=int, nargs="*", default=[], metavar="N", help="also time our setting at these batch sizes")
     b.add_argument("--merge", nargs="*", default=[], help="benchmarks.json files from other machines to merge into --out")
     b.add_argument("--stats", action="store_true", help="time the statistics of a full table set instead (item 5)")
     b.add_argument("--study", metavar="RUNS_DIR", help="summarise a finished study's timings instead, e.g. results/runs/quick (item 4)")
@@ -437,7 +438,8 @@ def main(argv=None) -> int:
             if a.stats: write_benchmarks({"kind": "statistics", "machine": machine_info(torch.device("cpu")), **bench_statistics()}, a.out)
             elif a.study: write_benchmarks({"kind": "study", "machine": machine_info(torch.device("cpu")), **study_summary(a.study)}, a.out)
             elif not a.merge:
-                write_benchmarks(run_benchmarks(a.size, a.device, our_batch=a.batch, steps=a.steps, compile_model=a.compile), a.out)
+                run_benchmarks(a.size, a.device, our_batch=a.batch, steps=a.steps, compile_model=a.compile,
+                               more_batches=tuple(a.more_batches), out_dir=a.out)     # written after every setting
             print(f"written: {Path(a.out) / 'benchmarks.md'}")
             return 0
         if a.command in ("fake-mimic", "bench-mimic") or (a.command == "cohort" and (a.mimic_iv or a.mimic_note or a.mimic_cxr)):

@@ -62,7 +62,7 @@ def predict(model, data:CohortTensors, # a model and the data to predict
         with amp:
             tokens, padding = model.encode(b)
             for s in subsets:
-                logits = model.fuse(tokens, padding, b["present"] & SUBSET_MASKS[s].to(b["present"].device))
+                logits = model.fuse(tokens, padding, b["present"] & SUBSET_MASKS[s].to(b["present"].device), skip_absent=True)
                 out[s].append(logits.float().softmax(-1)[:, 1].cpu())
     model.train(was)
     return {s: torch.cat(v).numpy() for s, v in out.items()}
@@ -79,7 +79,7 @@ def validation_loss(model, data:CohortTensors, subsets:list[str]|None=None, batc
         tokens, padding = model.encode(b)
         for mask in masks:
             present = b["present"] if mask is None else b["present"] & mask.to(device)
-            total += F.cross_entropy(model.fuse(tokens, padding, present).float(), b["label"], reduction="sum").item()
+            total += F.cross_entropy(model.fuse(tokens, padding, present, skip_absent=True).float(), b["label"], reduction="sum").item()
             n += len(b["label"])
     model.train(was)
     return total / n

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Issue 6's GPU measurements (items 1-3) in one short call, for a machine that has torch, timm and
+# transformers but not this package (the lent GPU machines): the paper-sized model at the paper's setting
+# and at ours (batch 64, 128, and compiled), a per-part breakdown of a step, and the loader. benchmarks.json
+# and benchmarks.md under $OUT are rewritten after every setting, so a run cut off early keeps what it measured.
+#
+#   OUT=/some/dir scripts/bench_gpu.sh                     # on the GPU machine (a few minutes)
+#   SIZE=tiny DEVICE=cpu OUT=/tmp/b scripts/bench_gpu.sh    # the same script rehearsed on any CPU (3 min; COMPILE=0: 30 s)
+#   .venv/bin/mmkd-study bench --merge /some/dir/benchmarks.json --out results    # then, here: into results/
+#
+# pytorch-tabnet is not on the GPU image: carry it as a wheel in .whl/ (ignored by git), made here with
+#   python3 -m pip download --no-deps --only-binary=:all: -d .whl pytorch-tabnet==4.1.0
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+OUT=${OUT:-results/gpu}
+if compgen -G ".whl/*.whl" >/dev/null && "$PY" -m pip --version >/dev/null 2>&1; then
+  "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/mmkd-site .whl/*.whl
+  export PYTHONPATH=/tmp/mmkd-site${PYTHONPATH:+:$PYTHONPATH}
+fi
+export PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH} PYTHONUNBUFFERED=1
+"$PY" - <<'PY'
+import importlib.util, sys
+need = ("torch", "timm", "transformers", "pytorch_tabnet", "tokenizers", "pandas", "PIL")
+missing = [m for m in need if importlib.util.find_spec(m) is None]
+if missing: sys.exit(f"bench_gpu.sh: missing Python packages {missing}: carry them as wheels in .whl/ (see this script's header)")
+PY
+command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,memory.total,clocks.max.sm --format=csv || true
+compile=(); [ "${COMPILE:-1}" = 1 ] && compile=(--compile)
+exec "$PY" -c 'import sys; from mmkd_study.runner import main; sys.exit(main(sys.argv[1:]))' \
+  bench --size "${SIZE:-paper}" --device "${DEVICE:-auto}" "${compile[@]}" --more-batches ${MORE_BATCHES-128} \
+  --steps "${STEPS:-10}" --out "$OUT"
