@@ -183,7 +183,7 @@ class TextTokenizer:
             if cache_dir is None: return cls._learn(texts, vocab_size)
             from filelock import FileLock
             from tokenizers import Tokenizer
-            key = hashlib.sha256(json.dumps([vocab_size, texts]).encode()).hexdigest()[:16]
+            key = hashlib.sha256(json.dumps(["seeded-continuations", vocab_size, texts]).encode()).hexdigest()[:16]
             path = Path(cache_dir) / f"wordpiece-{key}.json"
             path.parent.mkdir(parents=True, exist_ok=True)
             with FileLock(str(path) + ".lock"):
@@ -198,9 +198,12 @@ class TextTokenizer:
         "A WordPiece vocabulary learned on `texts`, numbered canonically."
         from tokenizers import BertWordPieceTokenizer
         tok = BertWordPieceTokenizer(lowercase=True)
-        tok.train_from_iterator(texts, vocab_size=vocab_size, min_frequency=2, show_progress=False)
+        alphabet = sorted({c for t in texts for c in tok.normalizer.normalize_str(t) if not c.isspace()})
+        bert_special = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+        tok.train_from_iterator(texts, vocab_size=vocab_size, min_frequency=2, show_progress=False,
+                                special_tokens=bert_special + [f"##{c}" for c in alphabet])   # fixed ids: see above
         learned = tok.get_vocab()
-        special = [t for t in ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]") if t in learned]
+        special = [t for t in bert_special if t in learned]
         canonical = {t: i for i, t in enumerate(special + sorted(set(learned) - set(special)))}
         return cls(BertWordPieceTokenizer(canonical, lowercase=True), hf=False)
 
@@ -231,7 +234,7 @@ class TextTokenizer:
         if self.hf: self.tokenizer.save_pretrained(str(directory)); return
         atomic_write(Path(directory) / name, lambda tmp: self.tokenizer.save(str(tmp)))
 
-# %% ../nbs/03_data.ipynb #48d73ae8
+# %% ../nbs/03_data.ipynb #9e22dbb7
 @dataclass
 class CohortTensors(torch.utils.data.Dataset):
     "A cohort (or one split of it) as model-ready tensors."

@@ -427,6 +427,8 @@ def main(argv=None) -> int:
     b.add_argument("--merge", nargs="*", default=[], help="benchmarks.json files from other machines to merge into --out")
     b.add_argument("--stats", action="store_true", help="time the statistics of a full table set instead (item 5)")
     b.add_argument("--study", metavar="RUNS_DIR", help="summarise a finished study's timings instead, e.g. results/runs/quick (item 4)")
+    b.add_argument("--profile-run", metavar="MODEL", help="instead, profile one run of MODEL (seed 0) in this process with cProfile (item 4)")
+    b.add_argument("--profile", default="quick", choices=sorted(PROFILES), help="the study profile of --profile-run (default: quick)")
     a = ap.parse_args(argv)
     try:
         if a.command == "bench":
@@ -437,6 +439,10 @@ def main(argv=None) -> int:
             from mmkd_study.bench import machine_info, bench_statistics, study_summary
             if a.stats: write_benchmarks({"kind": "statistics", "machine": machine_info(torch.device("cpu")), **bench_statistics()}, a.out)
             elif a.study: write_benchmarks({"kind": "study", "machine": machine_info(torch.device("cpu")), **study_summary(a.study)}, a.out)
+            elif a.profile_run:
+                from mmkd_study.bench import profile_run
+                from mmkd_study.config import get_device
+                write_benchmarks({"kind": "profile", "machine": machine_info(get_device("auto")), **profile_run(a.profile_run, a.profile)}, a.out)
             elif not a.merge:
                 run_benchmarks(a.size, a.device, our_batch=a.batch, steps=a.steps, compile_model=a.compile,
                                more_batches=tuple(a.more_batches), out_dir=a.out)     # written after every setting
