@@ -9,7 +9,7 @@ import torch
 
 from .config import Config, profile_config, get_device
 from .data import CohortTensors
-from .distill import kd_step, student_presence
+from .distill import kd_step
 from .files import atomic_write_text
 from .model import build_model, count_parameters
 from .train import make_batch, param_groups
