@@ -14,6 +14,7 @@ from sklearn.metrics import roc_curve, precision_recall_curve
 from sklearn.calibration import calibration_curve
 
 from .files import atomic_write
+from .tables import SMALL_CELL
 
 # %% auto #0
 __all__ = ['set_style', 'model_palette', 'save_figure', 'roc_pr_figure', 'robustness_figure', 'calibration_figure',
@@ -130,11 +131,11 @@ def cohort_flow_figure(flow:pd.DataFrame, # cohort_flow.csv: rule, admissions, p
     "Horizontal bars of the admissions remaining after each rule of the cohort flow."
     set_style()
     n = flow.admissions.to_numpy()
-    hidden = suppress & (n > 0) & (n < 10)
+    hidden = suppress & (n > 0) & (n < SMALL_CELL)                 # the small-cell rule of `20_tables`
     fig, ax = plt.subplots(figsize=(6, 0.45 * len(flow) + 0.9))
     ax.barh(range(len(flow)), np.where(hidden, 0, n), color=sns.color_palette("tab10")[0], height=0.6)
     for i, (k, h) in enumerate(zip(n, hidden)):
-        ax.text((0 if h else k) + n.max() * 0.01, i, "<10" if h else f"{k:,}", va="center", fontsize=7)
+        ax.text((0 if h else k) + n.max() * 0.01, i, f"<{SMALL_CELL}" if h else f"{k:,}", va="center", fontsize=7)
     ax.set_yticks(range(len(flow)), [f"{i}. {r}" for i, r in enumerate(flow.rule)])
     ax.invert_yaxis(); ax.set_xlim(0, n.max() * 1.15 if n.max() else 1)
     ax.set(xlabel="admissions remaining", title=title)

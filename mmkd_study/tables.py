@@ -199,13 +199,13 @@ TABLE1_CATEGORICAL = {"gender": "sex", "admission_type": "admission type", "insu
 
 SMALL_CELL = 10                  # counts below this are not shown on MIMIC data
 
-def small_cell(n:int, suppress:bool=True) -> str:
-    "A count as text; 1–9 become '<10' when `suppress` (MIMIC data)."
-    return "<10" if suppress and 0 < n < SMALL_CELL else str(int(n))
-
-def _count(n:int, total:int, suppress:bool) -> str:
-    if suppress and 0 < n < SMALL_CELL: return "<10"
-    return f"{n} ({100 * n / total:.1f}%)" if total else "0"
+def small_cell(n:int, suppress:bool=True,
+               total:int|None=None, # also show the count's share of `total`
+              ) -> str:
+    "A count as text (with its share of `total`); 1–9 become '<10' when `suppress` (MIMIC data). The one small-cell rule."
+    if suppress and 0 < n < SMALL_CELL: return f"<{SMALL_CELL}"
+    if total is None: return str(int(n))
+    return f"{int(n)} ({100 * n / total:.1f}%)" if total else "0"
 
 def table1_cohort(df:pd.DataFrame, # a validated cohort table
                   data:str="synthetic", # mimic: small cells suppressed
@@ -219,7 +219,7 @@ def table1_cohort(df:pd.DataFrame, # a validated cohort table
     fmt_p = lambda p: "" if p is None or not np.isfinite(p) else ("<0.001" if p < 0.001 else f"{p:.3f}")
     for col, name in TABLE1_CONTINUOUS.items():
         a, d = alive[col].dropna(), dead[col].dropna()
-        med = lambda x: ("n<10" if suppress and len(x) < SMALL_CELL else
+        med = lambda x: (f"n<{SMALL_CELL}" if suppress and len(x) < SMALL_CELL else
                          f"{x.median():.1f} [{x.quantile(.25):.1f}–{x.quantile(.75):.1f}]") if len(x) else "–"
         p = mannwhitneyu(a, d).pvalue if len(a) and len(d) else None
         rows.append({"characteristic": f"{name}, median [IQR]", "survived": med(a), "died": med(d), "test": "Mann-Whitney U", "p": fmt_p(p),
@@ -229,15 +229,15 @@ def table1_cohort(df:pd.DataFrame, # a validated cohort table
         p = chi2_contingency(tab)[1] if tab.shape[0] > 1 and tab.shape[1] > 1 else None
         rows.append({"characteristic": name, "survived": "", "died": "", "test": "chi-square", "p": fmt_p(p)})
         for level, r in tab.iterrows():
-            rows.append({"characteristic": f"  {level}", "survived": _count(int(r.get(0, 0)), len(alive), suppress),
-                         "died": _count(int(r.get(1, 0)), len(dead), suppress), "test": "", "p": ""})
+            rows.append({"characteristic": f"  {level}", "survived": small_cell(int(r.get(0, 0)), suppress, len(alive)),
+                         "died": small_cell(int(r.get(1, 0)), suppress, len(dead)), "test": "", "p": ""})
     present = {"chest X-ray": df.image_path.notna(), "HPI": df.hpi.notna(),
                "ICU chart values": df[[c for c in df if c.startswith("chart_")]].notna().any(axis=1)}
     for name, has in present.items():
         tab = pd.crosstab(has, df.label)
         p = chi2_contingency(tab)[1] if tab.shape == (2, 2) else None
-        rows.append({"characteristic": f"with {name}", "survived": _count(int(has[df.label == 0].sum()), len(alive), suppress),
-                     "died": _count(int(has[df.label == 1].sum()), len(dead), suppress), "test": "chi-square", "p": fmt_p(p)})
+        rows.append({"characteristic": f"with {name}", "survived": small_cell(int(has[df.label == 0].sum()), suppress, len(alive)),
+                     "died": small_cell(int(has[df.label == 1].sum()), suppress, len(dead)), "test": "chi-square", "p": fmt_p(p)})
     out = pd.DataFrame(rows).fillna("")
     out["data_source"] = DATA_SOURCE_LABEL[data]
     return out
