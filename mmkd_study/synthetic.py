@@ -286,7 +286,7 @@ def make_cohort(out_dir, # directory to write; created if absent
     params = dict(n_admissions=n_admissions, seed=seed, image_size=image_size, missing_image=missing_image,
                   missing_text=missing_text, missing_tabular=missing_tabular,
                   severity_missingness=severity_missingness, prevalence=prevalence, source="synthetic")
-    (out / "cohort.json").write_text(json.dumps(params, indent=2))
+    atomic_write_text(out / "cohort.json", json.dumps(params, indent=2))
     n, p = len(table), int(table.subject_id.nunique())
     flow = pd.DataFrame({"rule": ["synthetic admissions generated", "in the cohort (no exclusion rules apply to synthetic data)"],
                          "admissions": [n, n], "patients": [p, p]})
