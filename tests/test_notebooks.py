@@ -38,3 +38,14 @@ def test_study_notebooks_have_parameters_and_are_excluded_from_nbdev_test(root):
         params = papermill.inspect_notebook(str(study / nb))
         assert params, f"{nb} has no parameters cell"
         assert all(p["inferred_type_name"] != "None" for p in params.values()), f"{nb}: untyped parameter"
+
+def test_markdown_cells_are_markdown_not_commented_source(root):
+    "Prose must render: a markdown cell whose every line starts with '#' was pasted from a .py source with its comment marks."
+    import nbformat
+    bad = []
+    for path in sorted((root / "nbs").rglob("*.ipynb")):
+        for i, cell in enumerate(nbformat.read(path, as_version=4).cells):
+            lines = [l for l in cell.source.splitlines() if l.strip()]
+            if cell.cell_type == "markdown" and len(lines) > 1 and all(l.startswith("#") for l in lines):
+                bad.append(f"{path.relative_to(root)} cell {i}: {lines[0][:60]!r}")
+    assert not bad, "markdown cells written as commented source:\n" + "\n".join(bad)
