@@ -4,7 +4,9 @@
 
 # %% ../nbs/40_bench.ipynb #ea94dcac
 from __future__ import annotations
-import json, os, platform, statistics, time
+import json, os, platform, statistics, subprocess, sys, tempfile, time
+from contextlib import contextmanager
+from types import SimpleNamespace
 from pathlib import Path
 
 import torch
@@ -17,8 +19,9 @@ from .model import build_model, count_parameters
 from .train import make_batch, param_groups
 
 # %% auto #0
-__all__ = ['DENSE_BF16_PEAK', 'SIZES', 'machine_info', 'fake_tensors', 'time_step', 'time_interleaved', 'flops_per_sample',
-           'student_drops', 'component_times', 'bench_setting', 'bench_loader', 'bench_statistics', 'study_summary',
+__all__ = ['DENSE_BF16_PEAK', 'RUNNER_SETTING', 'SIZES', 'machine_info', 'fake_tensors', 'time_step', 'time_interleaved',
+           'flops_per_sample', 'student_drops', 'component_times', 'kernels', 'training_setup', 'bench_setting',
+           'bench_loader', 'runner_setting', 'parallel_throughput', 'bench_statistics', 'study_summary', 'study_work',
            'paper_study_gpu_hours', 'profile_run', 'run_benchmarks', 'benchmarks_markdown', 'write_benchmarks']
 
 # %% ../nbs/40_bench.ipynb #b3c12e0e
@@ -118,37 +121,57 @@ def component_times(model, batch:dict, amp, device, step, # the whole stage-1 st
     model.zero_grad(set_to_none=True)
     return {"step_s": t["step"], "parts": [{"part": k, "s_per_step": t[k], "flops_per_sample": flops[k]} for k in parts]}
 
-def bench_setting(cfg:Config, device, batch_size:int, bf16:bool, fused:bool, channels_last:bool,
-                  compile_model:bool|str=False, # True: torch.compile (inductor); a string: that compile backend
-                  breakdown:bool=False, kd:bool=True, steps:int=10, warmup:int=3,
-                  data:CohortTensors|None=None,
-                  thread_counts:tuple=(), # instead: stage-1 steps at each of these torch thread counts, interleaved (CPU)
-                 ) -> dict:
-    "Samples per second of a stage-1 step, a KD step and a two-pass KD step for one setting."
+@contextmanager
+def kernels(deterministic:bool):
+    "Deterministic kernels (as `seed_everything` sets them for a run) or cuDNN's autotuned fastest, restored on exit."
+    old = (torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled(),
+           torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark)
+    torch.use_deterministic_algorithms(deterministic, warn_only=True)
+    torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = deterministic, not deterministic
+    try: yield
+    finally:
+        torch.use_deterministic_algorithms(old[0], warn_only=old[1])
+        torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = old[2:]
+
+def training_setup(cfg:Config, device, batch_size:int, bf16:bool, fused:bool, channels_last:bool, data:CohortTensors|None=None):
+    "A model of `cfg` with its optimiser, one batch, the autocast context and `step(model, opt)` → a stage-1 step function."
     torch.manual_seed(0)
     model = build_model(cfg, text_vocab_size=1000).to(device).train()
     if channels_last and "image" in model.encoders: model.encoders["image"].to(memory_format=torch.channels_last)
     opt = torch.optim.Adam(param_groups(model, cfg), fused=fused and device.type == "cuda")
-    data = data or fake_tensors(cfg, batch_size)
-    batch = make_batch(data, torch.arange(batch_size), device)
+    batch = make_batch(data or fake_tensors(cfg, batch_size), torch.arange(batch_size), device)
     if channels_last: batch["image"] = batch["image"].contiguous(memory_format=torch.channels_last)
     amp = (lambda: torch.autocast(device.type, dtype=torch.bfloat16)) if bf16 else (lambda: torch.autocast(device.type, enabled=False))
-    fp32 = "fp32" + (" (cuDNN TF32 convolutions, PyTorch's default)" if device.type == "cuda" and torch.backends.cudnn.allow_tf32 else "")
-    out = {"batch_size": batch_size, "dtype": "bf16 autocast" if bf16 else fp32, "fused_adam": fused and device.type == "cuda",
-           "channels_last": channels_last, "compiled": bool(compile_model), "parameters": count_parameters(model)}
-    with amp(): out["flops_per_sample"] = flops_per_sample(model, batch)      # counted before compiling
     def step_fn(model, opt):
         def step():
             with amp(): loss = torch.nn.functional.cross_entropy(model(batch).float(), batch["label"])
             opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
         return step
+    return SimpleNamespace(model=model, opt=opt, batch=batch, amp=amp, step_fn=step_fn)
+
+def bench_setting(cfg:Config, device, batch_size:int, bf16:bool, fused:bool, channels_last:bool,
+                  compile_model:bool|str=False, # True: torch.compile (inductor); a string: that compile backend
+                  breakdown:bool=False, kd:bool=True, steps:int=10, warmup:int=3,
+                  data:CohortTensors|None=None,
+                  thread_counts:tuple=(), # instead: stage-1 steps at each of these torch thread counts, interleaved (CPU)
+                  deterministic:bool=False, # run every step with deterministic kernels (what a study run does by default)
+                  compare_kernels:bool=False, # also time stage 1 with the other kind of kernels, interleaved
+                  eval_batch:int=0, # also time a validation forward pass (no gradients) at this batch size
+                 ) -> dict:
+    "Samples per second of a stage-1 step, a KD step and a two-pass KD step for one setting."
+    s = training_setup(cfg, device, batch_size, bf16, fused, channels_last, data)
+    model, opt, batch, amp = s.model, s.opt, s.batch, s.amp
+    fp32 = "fp32" + (" (cuDNN TF32 convolutions, PyTorch's default)" if device.type == "cuda" and torch.backends.cudnn.allow_tf32 else "")
+    out = {"batch_size": batch_size, "dtype": "bf16 autocast" if bf16 else fp32, "fused_adam": fused and device.type == "cuda",
+           "channels_last": channels_last, "compiled": bool(compile_model), "deterministic": deterministic,
+           "parameters": count_parameters(model)}
+    with amp(): out["flops_per_sample"] = flops_per_sample(model, batch)      # counted before compiling
     if compile_model:                          # an eager twin, timed interleaved with the compiled model: a drift-proof ratio
-        eager = build_model(cfg, text_vocab_size=1000).to(device).train()
-        eager.load_state_dict(model.state_dict())
-        if channels_last and "image" in eager.encoders: eager.encoders["image"].to(memory_format=torch.channels_last)
-        eager_step = step_fn(eager, torch.optim.Adam(param_groups(eager, cfg), fused=fused and device.type == "cuda"))
+        eager = training_setup(cfg, device, batch_size, bf16, fused, channels_last, data)
+        eager.model.load_state_dict(model.state_dict())
+        eager_step = eager.step_fn(eager.model, eager.opt)
         _compile_parts(model, compile_model if isinstance(compile_model, str) else "inductor")
-    stage1 = step_fn(model, opt)
+    stage1 = s.step_fn(model, opt)
     def kd_fn(single, sp):
         def fn():
             with amp(): loss, _ = kd_step(model, batch, sp, single_encode=single)
@@ -158,19 +181,34 @@ def bench_setting(cfg:Config, device, batch_size:int, bf16:bool, fused:bool, cha
     plan = {"stage1": [stage1]}
     if kd: plan.update(kd_one_pass=[kd_fn(True, sp) for sp in drops], kd_two_pass=[kd_fn(False, sp) for sp in drops])
     if compile_model: plan["stage1_eager"] = [eager_step]
+    if eval_batch:
+        eb = make_batch(fake_tensors(cfg, eval_batch, seed=1), torch.arange(eval_batch), device)
+        def evaluate():
+            with torch.no_grad(), amp(): model.eval(); model(eb); model.train()
+        plan["eval"] = [evaluate]
     if thread_counts:
         plan, kd = {f"stage1_threads_{k}": [lambda k=k: (torch.set_num_threads(k), stage1())] for k in thread_counts}, False
+    with_kernels = lambda det, fn: lambda: _in_kernels(det, fn)
+    plan = {name: [with_kernels(deterministic, fn) for fn in group] for name, group in plan.items()}
+    if compare_kernels: plan["stage1_other_kernels"] = [with_kernels(not deterministic, stage1)]
     threads, t0 = torch.get_num_threads(), time.perf_counter()
-    for name, s in time_interleaved(plan, device, steps, warmup).items():
-        out[f"{name}_s_per_step"] = s; out[f"{name}_samples_per_s"] = batch_size / s
+    for name, sec in time_interleaved(plan, device, steps, warmup).items():
+        out[f"{name}_s_per_step"] = sec; out[f"{name}_samples_per_s"] = (eval_batch if name == "eval" else batch_size) / sec
     torch.set_num_threads(threads)
     out["wall_s"] = time.perf_counter() - t0                      # including warm-up and any compilation
     if compile_model: out["compiled_speedup_stage1"] = out["stage1_eager_s_per_step"] / out["stage1_s_per_step"]
+    if compare_kernels:
+        det, fast = ("stage1", "stage1_other_kernels") if deterministic else ("stage1_other_kernels", "stage1")
+        out["deterministic_over_fast_kernels"] = out[f"{det}_s_per_step"] / out[f"{fast}_s_per_step"]
     if kd:
         out["kd_one_pass_over_stage1"] = out["kd_one_pass_s_per_step"] / out["stage1_s_per_step"]
         out["kd_two_pass_over_one_pass"] = out["kd_two_pass_s_per_step"] / out["kd_one_pass_s_per_step"]
-    if breakdown: out["breakdown"] = component_times(model, batch, amp, device, stage1, steps, warmup)
+    if breakdown:
+        with kernels(deterministic): out["breakdown"] = component_times(model, batch, amp, device, stage1, steps, warmup)
     return out
+
+def _in_kernels(deterministic, fn):
+    with kernels(deterministic): return fn()
 
 def bench_loader(data:CohortTensors, device, batch_size:int, steps:int=20) -> float:
     "Samples per second of assembling batches (random rows) from the in-memory cache and moving them to `device`."
@@ -178,6 +216,56 @@ def bench_loader(data:CohortTensors, device, batch_size:int, steps:int=20) -> fl
     g = torch.Generator().manual_seed(0)
     fn = lambda: make_batch(data, torch.randint(0, len(data), (batch_size,), generator=g), device)
     return batch_size / time_step(fn, device, steps, 3)
+
+# %% ../nbs/40_bench.ipynb #8d293260
+def runner_setting(cfg:Config, device) -> dict:
+    "The arguments of `bench_setting` that reproduce how `Trainer` trains `cfg` on `device` (see 10_train)."
+    gpu = device.type == "cuda"
+    return dict(batch_size=cfg.train.batch_size, bf16=gpu, fused=gpu, channels_last=gpu, deterministic=cfg.train.deterministic)
+
+def _parallel_worker(spec:str) -> None:
+    "One process of `parallel_throughput`: warm up, say so, wait for the start, train for the window, report."
+    s = json.loads(spec); d = Path(s["dir"])
+    try:
+        profile, over = SIZES[s["size"]]
+        cfg, dev = profile_config(profile, over), get_device(s["device"])
+        if s["threads"]: torch.set_num_threads(s["threads"])
+        kw = runner_setting(cfg, dev); det = kw.pop("deterministic")
+        if det: os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        t = training_setup(cfg, dev, **kw)
+        step = t.step_fn(t.model, t.opt)
+        with kernels(det):
+            for _ in range(s["warmup"]): step()
+            _sync(dev); (d / f"ready{s['slot']}").touch()
+            while not (d / "go").exists(): time.sleep(0.005)
+            n, t0 = 0, time.perf_counter()
+            while time.perf_counter() - t0 < s["seconds"]: step(); _sync(dev); n += 1
+            result = {"samples": n * kw["batch_size"], "seconds": time.perf_counter() - t0}
+    except Exception as e: result = {"error": f"{type(e).__name__}: {e}"[:300]}
+    atomic_write_text(d / f"result{s['slot']}.json", json.dumps(result))
+
+def parallel_throughput(size:str, device:str="auto", jobs:int=2, seconds:float=15.0, warmup:int=3,
+                        start_timeout:float=600.0) -> dict:
+    "Stage-1 samples/s of `jobs` processes training the `size` model side by side on one device, summed."
+    dev = get_device(device)
+    threads = max(1, (os.cpu_count() or 1) // jobs) if dev.type == "cpu" else 0
+    with tempfile.TemporaryDirectory() as d:
+        specs = [json.dumps(dict(dir=d, size=size, device=str(dev), threads=threads, slot=i, seconds=seconds, warmup=warmup))
+                 for i in range(jobs)]
+        code = "import sys; from mmkd_study.bench import _parallel_worker; _parallel_worker(sys.argv[1])"
+        procs = [subprocess.Popen([sys.executable, "-c", code, spec], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                 for spec in specs]
+        ready = lambda i: (Path(d) / f"ready{i}").exists() or (Path(d) / f"result{i}.json").exists() or procs[i].poll() is not None
+        t0 = time.perf_counter()
+        while not all(ready(i) for i in range(jobs)) and time.perf_counter() - t0 < start_timeout: time.sleep(0.05)
+        (Path(d) / "go").touch()
+        errs = [p.communicate(timeout=start_timeout + seconds)[1] for p in procs]
+        res = [json.loads(p.read_text()) if (p := Path(d) / f"result{i}.json").exists()
+               else {"error": f"worker {i} exited with {procs[i].returncode}: {errs[i][-300:]}"} for i in range(jobs)]
+    failed = [r["error"] for r in res if "error" in r]
+    if failed: return {"jobs": jobs, "error": failed[0]}
+    total = sum(r["samples"] / r["seconds"] for r in res)
+    return {"jobs": jobs, "samples_per_s": total, "per_job_samples_per_s": total / jobs, "threads_per_job": threads or None}
 
 # %% ../nbs/40_bench.ipynb #4a116e86
 def bench_statistics(n_cells:int=50, n:int=5000, n_resamples:int=1000, loop_cells:int=1, seed:int=0) -> dict:
@@ -232,23 +320,51 @@ def study_summary(runs_dir, # a study's runs folder, e.g. results/runs/quick
         out.update(profile=log["profile"], jobs=full[-1]["jobs"], study_wall_time_s=full[-1]["wall_time_s"])
     return out
 
+def study_work(profile:str="paper") -> dict:
+    "The trainings one seed of the study's deep models needs: runs that share a stage 1 (10_train) train it once."
+    from mmkd_study.runner import MODEL_GRID, run_config, stage1_fingerprint
+    cfgs = [c for c in (run_config(profile, m) for m in MODEL_GRID) if c.model.kind != "sklearn"]
+    stage1 = {stage1_fingerprint(c, "") if c.train.share_stage1 else c.model.name for c in cfgs}
+    return {"deep_models": len(cfgs), "stage1_trainings": len(stage1), "kd_trainings": sum(c.train.kd for c in cfgs)}
+
+RUNNER_SETTING = "runner (paper profile)"      # the setting a study run trains at (`runner_setting`)
+
 def paper_study_gpu_hours(entry:dict, # a paper-size entry of benchmarks.json (a GPU measurement)
-                          n_admissions:int=30000, train_fraction:float=0.8, val_fraction:float=0.1,
-                          epochs:int=10, kd_epochs:int=5, eval_every:int=100, batch_size:int=8,
-                          seeds:int=10, deep_models:int=17, kd_models:int=9) -> dict:
-    "An upper bound on the paper-profile study in GPU-hours from measured throughput (see the note in the table)."
-    o = entry["settings"]["ours"]
+                          n_admissions:int=30000, train_fraction:float=0.8, val_fraction:float=0.1, seeds:int=10) -> dict:
+    "The paper-profile study in GPU-hours on one GPU, from measured throughput, for each way of running it that was measured."
+    t = profile_config("paper").train
+    work = study_work("paper")
     n_train, n_val = n_admissions * train_fraction, n_admissions * val_fraction
-    steps = n_train / batch_size
-    val_passes = steps / eval_every                           # validations per epoch (paper: every 100 steps of batch 8)
-    fwd = 3 * o["stage1_samples_per_s"]                        # a forward pass costs about a third of a training step
-    stage1_s = epochs * (n_train / o["stage1_samples_per_s"] + val_passes * n_val / fwd)
-    stage2_s = kd_epochs * (n_train / o["kd_one_pass_samples_per_s"] + val_passes * n_val / fwd)
-    hours = seeds * (deep_models * stage1_s + kd_models * stage2_s) / 3600
-    return {"gpu": entry["machine"]["label"], "stage1_s_per_run": stage1_s, "stage2_s_per_run": stage2_s, "gpu_hours": hours,
-            "assumptions": f"{n_admissions:,} admissions ({train_fraction:.0%} train), {epochs} + {kd_epochs} epochs without early stop, "
-                           f"validation every {eval_every} steps of batch {batch_size}, {seeds} seeds, {deep_models} deep models "
-                           f"({kd_models} with KD) each costed as the full paper model at our setting"}
+    val_per_epoch = n_train / (t.eval_every * t.batch_size)       # the paper validates every 100 steps of 8, i.e. every 800 samples
+    def cost(st:dict, speedup:float=1.0) -> dict:
+        ev = st.get("eval_samples_per_s") or 3 * st["stage1_samples_per_s"]   # unmeasured: a forward pass as a third of a step
+        s1 = t.max_epochs * (n_train / st["stage1_samples_per_s"] + val_per_epoch * n_val / ev)
+        s2 = t.kd_epochs * (n_train / st["kd_one_pass_samples_per_s"] + val_per_epoch * n_val / ev)
+        hours = seeds * (work["stage1_trainings"] * s1 + work["kd_trainings"] * s2) / 3600 / speedup
+        return {"stage1_s_per_run": s1 / speedup, "stage2_s_per_run": s2 / speedup, "gpu_hours": hours, "eval_measured": "eval_samples_per_s" in st}
+    ok = {k: v for k, v in entry["settings"].items() if "error" not in v}
+    scenarios = []
+    if RUNNER_SETTING in ok:
+        r = ok[RUNNER_SETTING]
+        scenarios.append({"scenario": f"as `reproduce --profile paper` trains (batch {r['batch_size']}, {r['dtype']}), one run at a time", **cost(r)})
+        par = [p for p in entry.get("parallel", []) if "error" not in p]
+        one = next((p for p in par if p["jobs"] == 1), None)
+        if one and len(par) > 1:
+            best = max(par, key=lambda p: p["samples_per_s"])
+            if best["jobs"] > 1:
+                x = best["samples_per_s"] / one["samples_per_s"]
+                scenarios.append({"scenario": f"the same, {best['jobs']} runs at a time on the GPU (`--jobs {best['jobs']}`: "
+                                              f"{x:.2f}x the throughput of one)", **cost(r, x)})
+    if "ours" in ok:
+        o = ok["ours"]
+        scenarios.append({"scenario": f"at our setting (batch {o['batch_size']}, {o['dtype']}): not the paper's batch size, so a "
+                                      "change to the method that would need its learning rates re-tuned", **cost(o)})
+    return {"gpu": entry["machine"]["label"], "scenarios": scenarios, **work,
+            "assumptions": f"{n_admissions:,} admissions ({train_fraction:.0%} train), {t.max_epochs} + {t.kd_epochs} epochs (no early "
+                           f"stop), validation every {t.eval_every * t.batch_size} training samples, {seeds} seeds; per seed "
+                           f"{work['deep_models']} deep models = {work['stage1_trainings']} stage-1 trainings (runs that differ only in KD "
+                           f"share one) and {work['kd_trainings']} KD stages, each costed as the full paper model (an upper "
+                           "bound for the unimodal ones); stage-2 validation counted as one pass (it repeats the small fusion per subset)"}
 
 # %% ../nbs/40_bench.ipynb #3955ce7c
 def _function_label(key:tuple) -> str:
@@ -291,6 +407,8 @@ def run_benchmarks(size:str="tiny", # tiny (smoke sizes, any CPU) | quick (the C
                    device:str="auto", paper_batch:int=8, our_batch:int|None=None, steps:int=10, warmup:int=3,
                    compile_model:bool=False, # also time our setting with the encoders and the fusion compiled
                    more_batches:tuple=(), # also time our setting at these batch sizes
+                   parallel:tuple=(), # also measure this many study runs training side by side, each (e.g. (1, 4, 8))
+                   parallel_seconds:float=15.0, # the window each side-by-side measurement trains for
                    out_dir=None, # write benchmarks.json/.md here after every setting, so a cut-off run keeps what it measured
                    progress:bool=True) -> dict:
     "Measure items 1-3 (see the top of this notebook) on this machine."
@@ -304,11 +422,22 @@ def run_benchmarks(size:str="tiny", # tiny (smoke sizes, any CPU) | quick (the C
     save = (lambda: write_benchmarks(res, out_dir)) if out_dir else (lambda: None)
     peak = res["machine"].get("gpu_peak_bf16_flops")
     ours = dict(batch_size=our_batch, bf16=gpu, fused=True, channels_last=True)
-    plan = {"paper": dict(batch_size=paper_batch, bf16=False, fused=False, channels_last=False), "ours": dict(ours, breakdown=True)}
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")   # as a study run sets it, before cuBLAS starts (deterministic kernels)
+    plan = {"paper": dict(batch_size=paper_batch, bf16=False, fused=False, channels_last=False),
+            RUNNER_SETTING: dict(runner_setting(cfg, dev), compare_kernels=True, eval_batch=256),
+            "ours": dict(ours, breakdown=True)}
     plan.update({f"ours, batch {b}": dict(ours, batch_size=b) for b in more_batches})
     if compile_model: plan["ours, compiled"] = dict(ours, compile_model=True, breakdown=True)
-    log(f"benchmarking the {size} model on {res['machine']['label']}: {', '.join(plan)}")
+    log(f"benchmarking the {size} model on {res['machine']['label']}: {', '.join(plan)}"
+        + (f"; {', '.join(map(str, parallel))} study runs side by side" if parallel else ""))
     for name, kw in plan.items():
+        if name == "ours" and parallel:       # before the long settings, so that a cut-off run keeps it
+            res["parallel"] = []
+            for k in parallel:
+                res["parallel"].append(parallel_throughput(size, str(dev), k, parallel_seconds, warmup))
+                p = res["parallel"][-1]
+                log(f"{k} study run(s) side by side: " + (f"failed ({p['error']})" if "error" in p else f"{p['samples_per_s']:.1f} samples/s in all"))
+                save()
         try: st = bench_setting(cfg, dev, steps=steps, warmup=warmup, **kw)
         except Exception as e:                     # a compiler failure or an out-of-memory batch: keep the other settings
             if name in ("paper", "ours"): raise
@@ -365,7 +494,8 @@ def benchmarks_markdown(entries:dict) -> str:
                   "| setting | batch | dtype | stage-1 samples/s | KD samples/s (one encoder pass) | KD two-pass samples/s | KD / stage-1 time | GFLOP/sample | MFU |",
                   "|---|---|---|---|---|---|---|---|---|"]
         for name, s in r["settings"].items():
-            setting = f"| {name} | {s['batch_size']} | {s['dtype']}{', compiled' if s.get('compiled') else ''} | "
+            setting = (f"| {name} | {s['batch_size']} | {s['dtype']}{', compiled' if s.get('compiled') else ''}"
+                       f"{', deterministic kernels' if s.get('deterministic') else ''} | ")
             if "error" in s:
                 lines.append(setting + f"failed: {s['error'].replace('|', '/')} | | | | | |"); continue
             lines.append(setting + f"{_fmt(s['stage1_samples_per_s'])} | "
@@ -379,6 +509,13 @@ def benchmarks_markdown(entries:dict) -> str:
             if s.get("compiled_speedup_stage1"):
                 lines.append(f"- torch.compile ({name}): a stage-1 step {_fmt(s['compiled_speedup_stage1'])}x as fast as the same model "
                              f"uncompiled, timed interleaved ({_fmt(s['wall_s'])} s for this setting, compilation included)")
+        for name, s in r["settings"].items():
+            if s.get("deterministic_over_fast_kernels"):
+                lines.append(f"- deterministic kernels ({name}, what a study run uses unless `train.deterministic=false`): a stage-1 step "
+                             f"takes {_fmt(s['deterministic_over_fast_kernels'])}x the time it takes with cuDNN's autotuned kernels, timed interleaved")
+            if s.get("eval_samples_per_s"):
+                lines.append(f"- a validation pass ({name}; forward only, batch 256): {_fmt(s['eval_samples_per_s'])} samples/s, "
+                             f"{_fmt(s['eval_samples_per_s'] / s['stage1_samples_per_s'])}x the stage-1 training throughput")
         if r.get("best_setting") not in (None, "ours"):
             lines.append(f"- the fastest setting, {r['best_setting']}, over the paper's setting: {_fmt(r['speedup_stage1_best_over_paper'])}x")
         lines += [f"- loader alone: {_fmt(r.get('loader_samples_per_s'))} samples/s, {_fmt(r.get('loader_over_training'))}x "
@@ -388,6 +525,16 @@ def benchmarks_markdown(entries:dict) -> str:
             lines.append(f"- stage-1 samples/s with 1 thread: {_fmt(t['one_thread_samples_per_s'])}, with {t['cores']} threads: "
                          f"{_fmt(t['all_threads_samples_per_s'])}; so {t['cores']} runs side by side with one thread each train "
                          f"{_fmt(t['parallel_runs_over_one_run'])}x as much as one run with every thread (the runner's default on a CPU)")
+        par = [p for p in r.get("parallel", []) if "error" not in p]
+        if r.get("parallel"):
+            one = next((p["samples_per_s"] for p in par if p["jobs"] == 1), None)
+            lines += ["", f"Study runs side by side on one {'GPU' if m['device'] == 'cuda' else 'CPU'} (`reproduce --jobs N`), each a separate "
+                      f"process training stage-1 steps at the {RUNNER_SETTING} setting for the same window:", "",
+                      "| runs at a time | samples/s, all runs | samples/s per run | over one run |", "|---|---|---|---|"]
+            for p in r["parallel"]:
+                lines.append(f"| {p['jobs']} | failed: {p['error'].replace('|', '/')} | | |" if "error" in p else
+                             f"| {p['jobs']} | {_fmt(p['samples_per_s'])} | {_fmt(p['per_job_samples_per_s'])} | "
+                             f"{_fmt(p['samples_per_s'] / one) + 'x' if one else '–'} |")
         lines.append("")
         for name, s in r["settings"].items():
             if not s.get("breakdown"): continue
@@ -403,9 +550,11 @@ def benchmarks_markdown(entries:dict) -> str:
             lines.append("")
         if m["device"] == "cuda" and r["size"] == "paper":
             g = paper_study_gpu_hours(r)
-            lines += [f"- **the whole paper-profile study, estimated: {g['gpu_hours']:.1f} GPU-hours** on one {g['gpu']} "
-                      f"({g['stage1_s_per_run'] / 60:.0f} min of stage 1 and {g['stage2_s_per_run'] / 60:.0f} min of KD per run). "
-                      f"Upper bound: {g['assumptions']}.", ""]
+            lines += [f"The whole paper-profile study on one {g['gpu']}, estimated from these measurements:", ""]
+            lines += [f"- **{x['gpu_hours']:.1f} GPU-hours** {x['scenario']} ({x['stage1_s_per_run'] / 60:.0f} min of stage 1 and "
+                      f"{x['stage2_s_per_run'] / 60:.0f} min of KD per run{'' if x['eval_measured'] else '; validation not measured, costed as a third of a step'})"
+                      for x in g["scenarios"]]
+            lines += ["", f"Assumptions: {g['assumptions']}.", ""]
     for key, r in entries.items():
         if r.get("kind") == "statistics":
             lines += [f"## Statistics at table scale ({r['machine']['label']})", "",

@@ -130,6 +130,8 @@ class TrainConfig:
     device: str = "auto"               # auto | cpu | cuda | cuda:N
     num_workers: int = 0
     threads: int = 0                   # torch CPU threads (0: torch's default); the runner sets it for parallel jobs
+    deterministic: bool = True         # deterministic kernels: a run repeats bit for bit on the same machine; False lets
+                                       # cuDNN autotune its convolutions (faster on a GPU; `mmkd-study bench` measures by how much)
 
 @dataclass
 class StudyConfig:
@@ -147,7 +149,7 @@ class StudyConfig:
 
 # %% ../nbs/00_config.ipynb #95cf5669
 _SECTIONS = {"data": DataConfig, "model": ModelConfig, "train": TrainConfig, "study": StudyConfig}
-WHERE_IT_RUNS = ("device", "threads", "num_workers")       # training settings that say how a run executes, not what it computes
+WHERE_IT_RUNS = ("device", "threads", "num_workers", "deterministic")       # training settings that say how a run executes, not what it computes
 
 def _coerce(value, annotation, key):
     "Check `value` against a field's annotation (a string, as `from __future__ import annotations` leaves it)."
@@ -255,15 +257,15 @@ def profile_config(profile:str="quick", # smoke | quick | paper
 
 # %% ../nbs/00_config.ipynb #19a3e52c
 def seed_everything(seed:int, # one seed for python, numpy and torch
-                    deterministic:bool=True, # ask torch for deterministic kernels (CPU results repeat exactly)
+                    deterministic:bool=True, # deterministic kernels (a run repeats exactly); False: cuDNN picks the fastest
                    ) -> None:
-    "Seed every random number generator the study uses."
+    "Seed every random number generator the study uses, and choose between repeatable and fastest kernels."
     import torch
     random.seed(seed); np.random.seed(seed); torch.manual_seed(seed)
     os.environ["PYTHONHASHSEED"] = str(seed)
-    if deterministic:
-        torch.use_deterministic_algorithms(True, warn_only=True)
-        torch.backends.cudnn.benchmark = False
+    if deterministic: os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")   # cuBLAS repeats only with this (read at its first use)
+    torch.use_deterministic_algorithms(deterministic, warn_only=True)
+    torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = deterministic, not deterministic
 
 def get_device(preference:str="auto", # auto: cuda when present, else cpu
               ):

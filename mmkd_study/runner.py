@@ -182,7 +182,7 @@ def train_run(cfg:Config, # the run's configuration (from `run_config`)
     run_dir = Path(run_dir); run_dir.mkdir(parents=True, exist_ok=True)
     cohort_dir = Path(cfg.data.cohort_dir)
     if cfg.train.threads > 0: torch.set_num_threads(cfg.train.threads)
-    seed_everything(cfg.seed)
+    seed_everything(cfg.seed, cfg.train.deterministic)
     df = load_cohort(cohort_dir)
     data_fp = cohort_fingerprint(cohort_dir)
     split = split_cohort(df, cfg.seed, cfg.data.split_fractions, cfg.data.split_unit).to_numpy()
@@ -426,6 +426,9 @@ def main(argv=None) -> int:
     b.add_argument("--batch", type=int, help="batch size of our setting (default: 64 on a GPU, 16 on a CPU)")
     b.add_argument("--compile", action="store_true", help="also time our setting with the encoders and the fusion torch.compile'd")
     b.add_argument("--more-batches", type=int, nargs="*", default=[], metavar="N", help="also time our setting at these batch sizes")
+    b.add_argument("--parallel", type=int, nargs="*", default=[], metavar="JOBS",
+                   help="also measure this many study runs training side by side on the device, e.g. 1 4 8 (reproduce --jobs)")
+    b.add_argument("--parallel-seconds", type=float, default=15.0, help="how long each side-by-side measurement trains")
     b.add_argument("--merge", nargs="*", default=[], help="benchmarks.json files from other machines to merge into --out")
     b.add_argument("--stats", action="store_true", help="time the statistics of a full table set instead (item 5)")
     b.add_argument("--study", metavar="RUNS_DIR", help="summarise a finished study's timings instead, e.g. results/runs/quick (item 4)")
@@ -447,7 +450,8 @@ def main(argv=None) -> int:
                 write_benchmarks({"kind": "profile", "machine": machine_info(get_device("auto")), **profile_run(a.profile_run, a.profile)}, a.out)
             elif not a.merge:
                 run_benchmarks(a.size, a.device, our_batch=a.batch, steps=a.steps, compile_model=a.compile,
-                               more_batches=tuple(a.more_batches), out_dir=a.out)     # written after every setting
+                               more_batches=tuple(a.more_batches), parallel=tuple(a.parallel),
+                               parallel_seconds=a.parallel_seconds, out_dir=a.out)     # written after every setting
             print(f"written: {Path(a.out) / 'benchmarks.md'}")
             return 0
         if a.command in ("fake-mimic", "bench-mimic") or (a.command == "cohort" and (a.mimic_iv or a.mimic_note or a.mimic_cxr)):

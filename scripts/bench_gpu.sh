@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Issue 6's GPU measurements (items 1-3) in one short call, for a machine that has torch, timm and
-# transformers but not this package (the lent GPU machines): the paper-sized model at the paper's setting
-# and at ours (batch 64, 128, and compiled), a per-part breakdown of a step, and the loader. benchmarks.json
+# transformers but not this package (the lent GPU machines): the paper-sized model at the paper's setting,
+# as a study run trains it (batch 8, deterministic vs autotuned kernels, a validation pass), 1/4/8 such runs
+# side by side on the GPU, at ours (batch 64, 128, and compiled), a per-part breakdown of a step, and the loader. benchmarks.json
 # and benchmarks.md under $OUT are rewritten after every setting, so a run cut off early keeps what it measured.
 #
 #   OUT=/some/dir scripts/bench_gpu.sh                     # on the GPU machine (a few minutes)
@@ -29,4 +30,4 @@ command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,memory.total,clo
 compile=(); [ "${COMPILE:-1}" = 1 ] && compile=(--compile)
 exec "$PY" -c 'import sys; from mmkd_study.runner import main; sys.exit(main(sys.argv[1:]))' \
   bench --size "${SIZE:-paper}" --device "${DEVICE:-auto}" "${compile[@]}" --more-batches ${MORE_BATCHES-128} \
-  --steps "${STEPS:-10}" --out "$OUT"
+  --parallel ${PARALLEL-1 4 8} --parallel-seconds "${PARALLEL_SECONDS:-15}" --steps "${STEPS:-10}" --out "$OUT"

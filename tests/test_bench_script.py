@@ -2,18 +2,20 @@
 import json, os, subprocess, sys
 
 def test_gpu_bench_script_runs_without_the_package_installed(tmp_path, root):
-    env = {**os.environ, "SIZE": "tiny", "DEVICE": "cpu", "COMPILE": "0", "MORE_BATCHES": "4", "STEPS": "1",
+    env = {**os.environ, "SIZE": "tiny", "DEVICE": "cpu", "COMPILE": "0", "MORE_BATCHES": "4", "STEPS": "1", "PARALLEL": "1 2", "PARALLEL_SECONDS": "1",
            "OUT": str(tmp_path), "PYTHON": sys.executable}
     r = subprocess.run(["bash", str(root / "scripts/bench_gpu.sh")], env=env, capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     (entry,) = json.loads((tmp_path / "benchmarks.json").read_text()).values()
-    assert list(entry["settings"]) == ["paper", "ours", "ours, batch 4"]
+    assert list(entry["settings"]) == ["paper", "runner (paper profile)", "ours", "ours, batch 4"]
+    assert [p["jobs"] for p in entry["parallel"]] == [1, 2] and all(p["samples_per_s"] > 0 for p in entry["parallel"]), entry["parallel"]
+    assert entry["settings"]["runner (paper profile)"]["deterministic_over_fast_kernels"] > 0
     for s in entry["settings"].values():
         assert s["stage1_samples_per_s"] > 0 and s["kd_one_pass_samples_per_s"] > 0 and s["flops_per_sample"] > 0
     assert [p["part"] for p in entry["settings"]["ours"]["breakdown"]["parts"]][-1] == "fusion + head"
     assert entry["loader_samples_per_s"] > 0
     md = (tmp_path / "benchmarks.md").read_text()
-    assert "| ours, batch 4 | 4 |" in md and "Where a stage-1 step of the ours setting goes" in md
+    assert "| ours, batch 4 | 4 |" in md and "| 2 | " in md and "Where a stage-1 step of the ours setting goes" in md
 
 def test_gpu_bench_script_names_missing_packages(tmp_path, root):
     """A Python without torch gets a message that says what to carry, not a traceback."""
