@@ -259,7 +259,10 @@ def parallel_throughput(size:str, device:str="auto", jobs:int=2, seconds:float=1
         t0 = time.perf_counter()
         while not all(ready(i) for i in range(jobs)) and time.perf_counter() - t0 < start_timeout: time.sleep(0.05)
         (Path(d) / "go").touch()
-        errs = [p.communicate(timeout=start_timeout + seconds)[1] for p in procs]
+        try: errs = [p.communicate(timeout=start_timeout + seconds)[1] for p in procs]
+        except subprocess.TimeoutExpired:                # a hung worker: stop them all, report, keep the other measurements
+            for p in procs: p.kill()
+            return {"jobs": jobs, "error": f"a worker did not finish within {start_timeout + seconds:.0f} s"}
         res = [json.loads(p.read_text()) if (p := Path(d) / f"result{i}.json").exists()
                else {"error": f"worker {i} exited with {procs[i].returncode}: {errs[i][-300:]}"} for i in range(jobs)]
     failed = [r["error"] for r in res if "error" in r]
@@ -512,7 +515,8 @@ def benchmarks_markdown(entries:dict) -> str:
         for name, s in r["settings"].items():
             if s.get("deterministic_over_fast_kernels"):
                 lines.append(f"- deterministic kernels ({name}, what a study run uses unless `train.deterministic=false`): a stage-1 step "
-                             f"takes {_fmt(s['deterministic_over_fast_kernels'])}x the time it takes with cuDNN's autotuned kernels, timed interleaved")
+                             f"takes {_fmt(s['deterministic_over_fast_kernels'])}x the time it takes with the fastest kernels (cuDNN-autotuned on a GPU), "
+                             "timed interleaved")
             if s.get("eval_samples_per_s"):
                 lines.append(f"- a validation pass ({name}; forward only, batch 256): {_fmt(s['eval_samples_per_s'])} samples/s, "
                              f"{_fmt(s['eval_samples_per_s'] / s['stage1_samples_per_s'])}x the stage-1 training throughput")
