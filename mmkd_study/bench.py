@@ -6,12 +6,13 @@
 from __future__ import annotations
 import json, os, platform, statistics, subprocess, sys, tempfile, time
 from contextlib import contextmanager
+from functools import partial
 from types import SimpleNamespace
 from pathlib import Path
 
 import torch
 
-from .config import Config, profile_config, get_device
+from .config import Config, profile_config, get_device, use_kernels
 from .data import CohortTensors
 from .distill import kd_step
 from .files import atomic_write_text
@@ -123,11 +124,10 @@ def component_times(model, batch:dict, amp, device, step, # the whole stage-1 st
 
 @contextmanager
 def kernels(deterministic:bool):
-    "Deterministic kernels (as `seed_everything` sets them for a run) or cuDNN's autotuned fastest, restored on exit."
+    "`use_kernels(deterministic)` (what `seed_everything` does for a run) inside the block, the previous kernels after it."
     old = (torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled(),
            torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark)
-    torch.use_deterministic_algorithms(deterministic, warn_only=True)
-    torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = deterministic, not deterministic
+    use_kernels(deterministic)
     try: yield
     finally:
         torch.use_deterministic_algorithms(old[0], warn_only=old[1])
@@ -159,53 +159,51 @@ def bench_setting(cfg:Config, device, batch_size:int, bf16:bool, fused:bool, cha
                   eval_batch:int=0, # also time a validation forward pass (no gradients) at this batch size
                  ) -> dict:
     "Samples per second of a stage-1 step, a KD step and a two-pass KD step for one setting."
-    s = training_setup(cfg, device, batch_size, bf16, fused, channels_last, data)
-    model, opt, batch, amp = s.model, s.opt, s.batch, s.amp
-    fp32 = "fp32" + (" (cuDNN TF32 convolutions, PyTorch's default)" if device.type == "cuda" and torch.backends.cudnn.allow_tf32 else "")
-    out = {"batch_size": batch_size, "dtype": "bf16 autocast" if bf16 else fp32, "fused_adam": fused and device.type == "cuda",
-           "channels_last": channels_last, "compiled": bool(compile_model), "deterministic": deterministic,
-           "parameters": count_parameters(model)}
-    with amp(): out["flops_per_sample"] = flops_per_sample(model, batch)      # counted before compiling
-    if compile_model:                          # an eager twin, timed interleaved with the compiled model: a drift-proof ratio
-        eager = training_setup(cfg, device, batch_size, bf16, fused, channels_last, data)
-        eager.model.load_state_dict(model.state_dict())
-        eager_step = eager.step_fn(eager.model, eager.opt)
-        _compile_parts(model, compile_model if isinstance(compile_model, str) else "inductor")
-    stage1 = s.step_fn(model, opt)
-    def kd_fn(single, sp):
-        def fn():
-            with amp(): loss, _ = kd_step(model, batch, sp, single_encode=single)
-            opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
-        return fn
-    drops = student_drops(batch["present"])
-    plan = {"stage1": [stage1]}
-    if kd: plan.update(kd_one_pass=[kd_fn(True, sp) for sp in drops], kd_two_pass=[kd_fn(False, sp) for sp in drops])
-    if compile_model: plan["stage1_eager"] = [eager_step]
-    if eval_batch:
-        eb = make_batch(fake_tensors(cfg, eval_batch, seed=1), torch.arange(eval_batch), device)
-        def evaluate():
-            with torch.no_grad(), amp(): model.eval(); model(eb); model.train()
-        plan["eval"] = [evaluate]
-    if thread_counts:
-        plan, kd = {f"stage1_threads_{k}": [lambda k=k: (torch.set_num_threads(k), stage1())] for k in thread_counts}, False
-    with_kernels = lambda det, fn: lambda: _in_kernels(det, fn)
-    plan = {name: [with_kernels(deterministic, fn) for fn in group] for name, group in plan.items()}
-    if compare_kernels: plan["stage1_other_kernels"] = [with_kernels(not deterministic, stage1)]
-    threads, t0 = torch.get_num_threads(), time.perf_counter()
-    for name, sec in time_interleaved(plan, device, steps, warmup).items():
-        out[f"{name}_s_per_step"] = sec; out[f"{name}_samples_per_s"] = (eval_batch if name == "eval" else batch_size) / sec
-    torch.set_num_threads(threads)
-    out["wall_s"] = time.perf_counter() - t0                      # including warm-up and any compilation
-    if compile_model: out["compiled_speedup_stage1"] = out["stage1_eager_s_per_step"] / out["stage1_s_per_step"]
-    if compare_kernels:
-        det, fast = ("stage1", "stage1_other_kernels") if deterministic else ("stage1_other_kernels", "stage1")
-        out["deterministic_over_fast_kernels"] = out[f"{det}_s_per_step"] / out[f"{fast}_s_per_step"]
-    if kd:
-        out["kd_one_pass_over_stage1"] = out["kd_one_pass_s_per_step"] / out["stage1_s_per_step"]
-        out["kd_two_pass_over_one_pass"] = out["kd_two_pass_s_per_step"] / out["kd_one_pass_s_per_step"]
-    if breakdown:
-        with kernels(deterministic): out["breakdown"] = component_times(model, batch, amp, device, stage1, steps, warmup)
-    return out
+    with kernels(deterministic):              # every step of the setting, its FLOP count and breakdown too
+        s = training_setup(cfg, device, batch_size, bf16, fused, channels_last, data)
+        model, opt, batch, amp = s.model, s.opt, s.batch, s.amp
+        fp32 = "fp32" + (" (cuDNN TF32 convolutions, PyTorch's default)" if device.type == "cuda" and torch.backends.cudnn.allow_tf32 else "")
+        out = {"batch_size": batch_size, "dtype": "bf16 autocast" if bf16 else fp32, "fused_adam": fused and device.type == "cuda",
+               "channels_last": channels_last, "compiled": bool(compile_model), "deterministic": deterministic,
+               "parameters": count_parameters(model)}
+        with amp(): out["flops_per_sample"] = flops_per_sample(model, batch)      # counted before compiling
+        if compile_model:                          # an eager twin, timed interleaved with the compiled model: a drift-proof ratio
+            eager = training_setup(cfg, device, batch_size, bf16, fused, channels_last, data)
+            eager.model.load_state_dict(model.state_dict())
+            eager_step = eager.step_fn(eager.model, eager.opt)
+            _compile_parts(model, compile_model if isinstance(compile_model, str) else "inductor")
+        stage1 = s.step_fn(model, opt)
+        def kd_fn(single, sp):
+            def fn():
+                with amp(): loss, _ = kd_step(model, batch, sp, single_encode=single)
+                opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
+            return fn
+        drops = student_drops(batch["present"])
+        plan = {"stage1": [stage1]}
+        if kd: plan.update(kd_one_pass=[kd_fn(True, sp) for sp in drops], kd_two_pass=[kd_fn(False, sp) for sp in drops])
+        if compile_model: plan["stage1_eager"] = [eager_step]
+        if eval_batch:
+            eb = make_batch(fake_tensors(cfg, eval_batch, seed=1), torch.arange(eval_batch), device)
+            def evaluate():
+                with torch.no_grad(), amp(): model.eval(); model(eb); model.train()
+            plan["eval"], out["eval_batch_size"] = [evaluate], eval_batch
+        if thread_counts:
+            plan, kd = {f"stage1_threads_{k}": [lambda k=k: (torch.set_num_threads(k), stage1())] for k in thread_counts}, False
+        if compare_kernels: plan["stage1_other_kernels"] = [partial(_in_kernels, not deterministic, stage1)]
+        threads, t0 = torch.get_num_threads(), time.perf_counter()
+        for name, sec in time_interleaved(plan, device, steps, warmup).items():
+            out[f"{name}_s_per_step"] = sec; out[f"{name}_samples_per_s"] = (eval_batch if name == "eval" else batch_size) / sec
+        torch.set_num_threads(threads)
+        out["wall_s"] = time.perf_counter() - t0                      # including warm-up and any compilation
+        if compile_model: out["compiled_speedup_stage1"] = out["stage1_eager_s_per_step"] / out["stage1_s_per_step"]
+        if compare_kernels:
+            det, fast = ("stage1", "stage1_other_kernels") if deterministic else ("stage1_other_kernels", "stage1")
+            out["deterministic_over_fast_kernels"] = out[f"{det}_s_per_step"] / out[f"{fast}_s_per_step"]
+        if kd:
+            out["kd_one_pass_over_stage1"] = out["kd_one_pass_s_per_step"] / out["stage1_s_per_step"]
+            out["kd_two_pass_over_one_pass"] = out["kd_two_pass_s_per_step"] / out["kd_one_pass_s_per_step"]
+        if breakdown: out["breakdown"] = component_times(model, batch, amp, device, stage1, steps, warmup)
+        return out
 
 def _in_kernels(deterministic, fn):
     with kernels(deterministic): return fn()
@@ -231,10 +229,9 @@ def _parallel_worker(spec:str) -> None:
         cfg, dev = profile_config(profile, over), get_device(s["device"])
         if s["threads"]: torch.set_num_threads(s["threads"])
         kw = runner_setting(cfg, dev); det = kw.pop("deterministic")
-        if det: os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-        t = training_setup(cfg, dev, **kw)
-        step = t.step_fn(t.model, t.opt)
         with kernels(det):
+            t = training_setup(cfg, dev, **kw)
+            step = t.step_fn(t.model, t.opt)
             for _ in range(s["warmup"]): step()
             _sync(dev); (d / f"ready{s['slot']}").touch()
             while not (d / "go").exists(): time.sleep(0.005)
@@ -425,7 +422,6 @@ def run_benchmarks(size:str="tiny", # tiny (smoke sizes, any CPU) | quick (the C
     save = (lambda: write_benchmarks(res, out_dir)) if out_dir else (lambda: None)
     peak = res["machine"].get("gpu_peak_bf16_flops")
     ours = dict(batch_size=our_batch, bf16=gpu, fused=True, channels_last=True)
-    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")   # as a study run sets it, before cuBLAS starts (deterministic kernels)
     plan = {"paper": dict(batch_size=paper_batch, bf16=False, fused=False, channels_last=False),
             RUNNER_SETTING: dict(runner_setting(cfg, dev), compare_kernels=True, eval_batch=256),
             "ours": dict(ours, breakdown=True)}
@@ -518,7 +514,7 @@ def benchmarks_markdown(entries:dict) -> str:
                              f"takes {_fmt(s['deterministic_over_fast_kernels'])}x the time it takes with the fastest kernels (cuDNN-autotuned on a GPU), "
                              "timed interleaved")
             if s.get("eval_samples_per_s"):
-                lines.append(f"- a validation pass ({name}; forward only, batch 256): {_fmt(s['eval_samples_per_s'])} samples/s, "
+                lines.append(f"- a validation pass ({name}; forward only, batch {s['eval_batch_size']}): {_fmt(s['eval_samples_per_s'])} samples/s, "
                              f"{_fmt(s['eval_samples_per_s'] / s['stage1_samples_per_s'])}x the stage-1 training throughput")
         if r.get("best_setting") not in (None, "ours"):
             lines.append(f"- the fastest setting, {r['best_setting']}, over the paper's setting: {_fmt(r['speedup_stage1_best_over_paper'])}x")

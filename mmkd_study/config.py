@@ -15,7 +15,7 @@ import pandas as pd
 # %% auto #0
 __all__ = ['MODALITIES', 'CATEGORICAL_FEATURES', 'WHERE_IT_RUNS', 'PROFILES', 'modality_subsets', 'subset_name',
            'tabular_features', 'tabular_columns', 'DataConfig', 'ModelConfig', 'TrainConfig', 'StudyConfig', 'Config',
-           'profile_config', 'seed_everything', 'get_device']
+           'profile_config', 'use_kernels', 'seed_everything', 'get_device']
 
 # %% ../nbs/00_config.ipynb #f233f41a
 MODALITIES: tuple[str, ...] = ("image", "text", "tabular")
@@ -256,6 +256,13 @@ def profile_config(profile:str="quick", # smoke | quick | paper
     return Config().updated(PROFILES[profile]).updated(overrides or {})
 
 # %% ../nbs/00_config.ipynb #19a3e52c
+def use_kernels(deterministic:bool) -> None:
+    "Deterministic kernels (a run repeats exactly) or the fastest ones (cuDNN autotunes its convolutions)."
+    import torch
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")   # cuBLAS repeats only with this; read when cuBLAS starts
+    torch.use_deterministic_algorithms(deterministic, warn_only=True)
+    torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = deterministic, not deterministic
+
 def seed_everything(seed:int, # one seed for python, numpy and torch
                     deterministic:bool=True, # deterministic kernels (a run repeats exactly); False: cuDNN picks the fastest
                    ) -> None:
@@ -263,9 +270,7 @@ def seed_everything(seed:int, # one seed for python, numpy and torch
     import torch
     random.seed(seed); np.random.seed(seed); torch.manual_seed(seed)
     os.environ["PYTHONHASHSEED"] = str(seed)
-    if deterministic: os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")   # cuBLAS repeats only with this (read at its first use)
-    torch.use_deterministic_algorithms(deterministic, warn_only=True)
-    torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = deterministic, not deterministic
+    use_kernels(deterministic)
 
 def get_device(preference:str="auto", # auto: cuda when present, else cpu
               ):
