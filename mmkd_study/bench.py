@@ -6,6 +6,7 @@
 from __future__ import annotations
 import json, os, platform, statistics, subprocess, sys, tempfile, time
 from contextlib import contextmanager
+from dataclasses import asdict
 from functools import partial
 from types import SimpleNamespace
 from pathlib import Path
@@ -17,13 +18,14 @@ from .data import CohortTensors
 from .distill import kd_step
 from .files import atomic_write_text
 from .model import build_model, count_parameters
-from .train import make_batch, param_groups
+from .train import DeviceSetting, SUBSET_MASKS, make_batch, validation_loss
 
 # %% auto #0
 __all__ = ['DENSE_BF16_PEAK', 'RUNNER_SETTING', 'SIZES', 'machine_info', 'fake_tensors', 'time_step', 'time_interleaved',
            'flops_per_sample', 'student_drops', 'component_times', 'kernels', 'training_setup', 'bench_setting',
            'bench_loader', 'runner_setting', 'parallel_throughput', 'bench_statistics', 'study_summary', 'study_work',
-           'paper_study_gpu_hours', 'profile_run', 'run_benchmarks', 'benchmarks_markdown', 'write_benchmarks']
+           'unimodal_share', 'paper_study_gpu_hours', 'profile_run', 'run_benchmarks', 'benchmarks_markdown',
+           'write_benchmarks']
 
 # %% ../nbs/40_bench.ipynb #b3c12e0e
 DENSE_BF16_PEAK = {"H100": 989.4e12, "H200": 989.4e12, "A100": 312e12, "L4": 121e12}   # vendor datasheets, dense
@@ -136,12 +138,11 @@ def kernels(deterministic:bool):
 def training_setup(cfg:Config, device, batch_size:int, bf16:bool, fused:bool, channels_last:bool, data:CohortTensors|None=None):
     "A model of `cfg` with its optimiser, one batch, the autocast context and `step(model, opt)` → a stage-1 step function."
     torch.manual_seed(0)
-    model = build_model(cfg, text_vocab_size=1000).to(device).train()
-    if channels_last and "image" in model.encoders: model.encoders["image"].to(memory_format=torch.channels_last)
-    opt = torch.optim.Adam(param_groups(model, cfg), fused=fused and device.type == "cuda")
+    setting = DeviceSetting(bf16, fused, channels_last)     # the trainer's own helpers (10_train), set by hand
+    model = setting.prepare(build_model(cfg, text_vocab_size=1000).to(device).train())
+    opt = setting.adam(model, cfg, device)
     batch = make_batch(data or fake_tensors(cfg, batch_size), torch.arange(batch_size), device)
-    if channels_last: batch["image"] = batch["image"].contiguous(memory_format=torch.channels_last)
-    amp = (lambda: torch.autocast(device.type, dtype=torch.bfloat16)) if bf16 else (lambda: torch.autocast(device.type, enabled=False))
+    amp = lambda: setting.autocast(device)
     def step_fn(model, opt):
         def step():
             with amp(): loss = torch.nn.functional.cross_entropy(model(batch).float(), batch["label"])
@@ -156,7 +157,7 @@ def bench_setting(cfg:Config, device, batch_size:int, bf16:bool, fused:bool, cha
                   thread_counts:tuple=(), # instead: stage-1 steps at each of these torch thread counts, interleaved (CPU)
                   deterministic:bool=False, # run every step with deterministic kernels (what a study run does by default)
                   compare_kernels:bool=False, # also time stage 1 with the other kind of kernels, interleaved
-                  eval_batch:int=0, # also time a validation forward pass (no gradients) at this batch size
+                  eval_batch:int=0, # also time the trainer's validation of each stage on this many admissions (one batch)
                  ) -> dict:
     "Samples per second of a stage-1 step, a KD step and a two-pass KD step for one setting."
     with kernels(deterministic):              # every step of the setting, its FLOP count and breakdown too
@@ -182,17 +183,18 @@ def bench_setting(cfg:Config, device, batch_size:int, bf16:bool, fused:bool, cha
         plan = {"stage1": [stage1]}
         if kd: plan.update(kd_one_pass=[kd_fn(True, sp) for sp in drops], kd_two_pass=[kd_fn(False, sp) for sp in drops])
         if compile_model: plan["stage1_eager"] = [eager_step]
-        if eval_batch:
-            eb = make_batch(fake_tensors(cfg, eval_batch, seed=1), torch.arange(eval_batch), device)
-            def evaluate():
-                with torch.no_grad(), amp(): model.eval(); model(eb); model.train()
-            plan["eval"], out["eval_batch_size"] = [evaluate], eval_batch
+        if eval_batch:                           # `validation_loss` as the trainer calls it: stage 1 own modalities, stage 2 all 7 subsets
+            val = fake_tensors(cfg, eval_batch, seed=1)
+            if device.type == "cuda": val = val.map(lambda t: t.pin_memory())           # as the trainer holds its splits
+            plan["eval"] = [lambda: validation_loss(model, val, None, eval_batch, device)]
+            plan["eval_subsets"] = [lambda: validation_loss(model, val, list(SUBSET_MASKS), eval_batch, device)]
+            out["eval_batch_size"] = eval_batch
         if thread_counts:
             plan, kd = {f"stage1_threads_{k}": [lambda k=k: (torch.set_num_threads(k), stage1())] for k in thread_counts}, False
         if compare_kernels: plan["stage1_other_kernels"] = [partial(_in_kernels, not deterministic, stage1)]
         threads, t0 = torch.get_num_threads(), time.perf_counter()
         for name, sec in time_interleaved(plan, device, steps, warmup).items():
-            out[f"{name}_s_per_step"] = sec; out[f"{name}_samples_per_s"] = (eval_batch if name == "eval" else batch_size) / sec
+            out[f"{name}_s_per_step"] = sec; out[f"{name}_samples_per_s"] = (eval_batch if name.startswith("eval") else batch_size) / sec
         torch.set_num_threads(threads)
         out["wall_s"] = time.perf_counter() - t0                      # including warm-up and any compilation
         if compile_model: out["compiled_speedup_stage1"] = out["stage1_eager_s_per_step"] / out["stage1_s_per_step"]
@@ -217,9 +219,8 @@ def bench_loader(data:CohortTensors, device, batch_size:int, steps:int=20) -> fl
 
 # %% ../nbs/40_bench.ipynb #8d293260
 def runner_setting(cfg:Config, device) -> dict:
-    "The arguments of `bench_setting` that reproduce how `Trainer` trains `cfg` on `device` (see 10_train)."
-    gpu = device.type == "cuda"
-    return dict(batch_size=cfg.train.batch_size, bf16=gpu, fused=gpu, channels_last=gpu, deterministic=cfg.train.deterministic)
+    "The arguments of `bench_setting` that reproduce how `Trainer` trains `cfg` on `device` (its `DeviceSetting`, 10_train)."
+    return dict(batch_size=cfg.train.batch_size, deterministic=cfg.train.deterministic, **asdict(DeviceSetting.for_device(device)))
 
 def _parallel_worker(spec:str) -> None:
     "One process of `parallel_throughput`: warm up, say so, wait for the start, train for the window, report."
@@ -325,7 +326,16 @@ def study_work(profile:str="paper") -> dict:
     from mmkd_study.runner import MODEL_GRID, run_config, stage1_fingerprint
     cfgs = [c for c in (run_config(profile, m) for m in MODEL_GRID) if c.model.kind != "sklearn"]
     stage1 = {stage1_fingerprint(c, "") if c.train.share_stage1 else c.model.name for c in cfgs}
-    return {"deep_models": len(cfgs), "stage1_trainings": len(stage1), "kd_trainings": sum(c.train.kd for c in cfgs)}
+    return {"deep_models": len(cfgs), "stage1_trainings": len(stage1), "kd_trainings": sum(c.train.kd for c in cfgs),
+            "unimodal": [c.model.modalities[0] for c in cfgs if c.model.fusion == "unimodal"]}   # one stage 1 each, no KD
+
+def unimodal_share(st:dict, # a measured setting of the full model, with its breakdown
+                   modality:str) -> float|None:
+    "A unimodal model's step as a share of the full model's: its encoder plus the fusion and head, timed alone (None: no breakdown)."
+    b = st.get("breakdown")
+    if not b: return None
+    t = {p["part"]: p["s_per_step"] for p in b["parts"]}
+    return min(1.0, (t[f"{modality} encoder"] + t["fusion + head"]) / b["step_s"])
 
 RUNNER_SETTING = "runner (paper profile)"      # the setting a study run trains at (`runner_setting`)
 
@@ -337,11 +347,16 @@ def paper_study_gpu_hours(entry:dict, # a paper-size entry of benchmarks.json (a
     n_train, n_val = n_admissions * train_fraction, n_admissions * val_fraction
     val_per_epoch = n_train / (t.eval_every * t.batch_size)       # the paper validates every 100 steps of 8, i.e. every 800 samples
     def cost(st:dict, speedup:float=1.0) -> dict:
-        ev = st.get("eval_samples_per_s") or 3 * st["stage1_samples_per_s"]   # unmeasured: a forward pass as a third of a step
-        s1 = t.max_epochs * (n_train / st["stage1_samples_per_s"] + val_per_epoch * n_val / ev)
-        s2 = t.kd_epochs * (n_train / st["kd_one_pass_samples_per_s"] + val_per_epoch * n_val / ev)
-        hours = seeds * (work["stage1_trainings"] * s1 + work["kd_trainings"] * s2) / 3600 / speedup
-        return {"stage1_s_per_run": s1 / speedup, "stage2_s_per_run": s2 / speedup, "gpu_hours": hours, "eval_measured": "eval_samples_per_s" in st}
+        ev1 = st.get("eval_samples_per_s") or 3 * st["stage1_samples_per_s"]   # unmeasured: a forward pass as a third of a step
+        ev2 = st.get("eval_subsets_samples_per_s") or ev1                        # stage 2 validates on all 7 subsets
+        s1 = t.max_epochs * (n_train / st["stage1_samples_per_s"] + val_per_epoch * n_val / ev1)
+        s2 = t.kd_epochs * (n_train / st["kd_one_pass_samples_per_s"] + val_per_epoch * n_val / ev2)
+        shares = [unimodal_share(st, m) for m in work["unimodal"]]
+        full_stage1s = work["stage1_trainings"] - len(shares) + sum(1.0 if x is None else x for x in shares)
+        hours = seeds * (full_stage1s * s1 + work["kd_trainings"] * s2) / 3600 / speedup
+        return {"stage1_s_per_run": s1 / speedup, "stage2_s_per_run": s2 / speedup, "gpu_hours": hours,
+                "full_model_stage1s": full_stage1s, "unimodal_from_breakdown": None not in shares,
+                "eval_measured": "eval_samples_per_s" in st, "eval_subsets_measured": "eval_subsets_samples_per_s" in st}
     ok = {k: v for k, v in entry["settings"].items() if "error" not in v}
     scenarios = []
     if RUNNER_SETTING in ok:
@@ -363,8 +378,10 @@ def paper_study_gpu_hours(entry:dict, # a paper-size entry of benchmarks.json (a
             "assumptions": f"{n_admissions:,} admissions ({train_fraction:.0%} train), {t.max_epochs} + {t.kd_epochs} epochs (no early "
                            f"stop), validation every {t.eval_every * t.batch_size} training samples, {seeds} seeds; per seed "
                            f"{work['deep_models']} deep models = {work['stage1_trainings']} stage-1 trainings (runs that differ only in KD "
-                           f"share one) and {work['kd_trainings']} KD stages, each costed as the full paper model (an upper "
-                           "bound for the unimodal ones); stage-2 validation counted as one pass (it repeats the small fusion per subset)"}
+                           f"share one) and {work['kd_trainings']} KD stages; the {len(work['unimodal'])} unimodal models costed as "
+                           "their encoder plus the fusion and head where the setting's step breakdown was measured, else as the "
+                           "full paper model (an upper bound); validation as the trainer runs it, stage 2 on all 7 subsets "
+                           "(where not measured: stage 1's validation pass, or a third of a training step)"}
 
 # %% ../nbs/40_bench.ipynb #3955ce7c
 def _function_label(key:tuple) -> str:
@@ -423,7 +440,7 @@ def run_benchmarks(size:str="tiny", # tiny (smoke sizes, any CPU) | quick (the C
     peak = res["machine"].get("gpu_peak_bf16_flops")
     ours = dict(batch_size=our_batch, bf16=gpu, fused=True, channels_last=True)
     plan = {"paper": dict(batch_size=paper_batch, bf16=False, fused=False, channels_last=False),
-            RUNNER_SETTING: dict(runner_setting(cfg, dev), compare_kernels=True, eval_batch=256),
+            RUNNER_SETTING: dict(runner_setting(cfg, dev), compare_kernels=True, eval_batch=256, breakdown=True),
             "ours": dict(ours, breakdown=True)}
     plan.update({f"ours, batch {b}": dict(ours, batch_size=b) for b in more_batches})
     if compile_model: plan["ours, compiled"] = dict(ours, compile_model=True, breakdown=True)
@@ -514,8 +531,10 @@ def benchmarks_markdown(entries:dict) -> str:
                              f"takes {_fmt(s['deterministic_over_fast_kernels'])}x the time it takes with the fastest kernels (cuDNN-autotuned on a GPU), "
                              "timed interleaved")
             if s.get("eval_samples_per_s"):
+                stage2 = (f"; stage 2's validation, which fuses all 7 modality subsets: {_fmt(s['eval_subsets_samples_per_s'])} samples/s"
+                          if s.get("eval_subsets_samples_per_s") else "")
                 lines.append(f"- a validation pass ({name}; forward only, batch {s['eval_batch_size']}): {_fmt(s['eval_samples_per_s'])} samples/s, "
-                             f"{_fmt(s['eval_samples_per_s'] / s['stage1_samples_per_s'])}x the stage-1 training throughput")
+                             f"{_fmt(s['eval_samples_per_s'] / s['stage1_samples_per_s'])}x the stage-1 training throughput{stage2}")
         if r.get("best_setting") not in (None, "ours"):
             lines.append(f"- the fastest setting, {r['best_setting']}, over the paper's setting: {_fmt(r['speedup_stage1_best_over_paper'])}x")
         lines += [f"- loader alone: {_fmt(r.get('loader_samples_per_s'))} samples/s, {_fmt(r.get('loader_over_training'))}x "
@@ -552,7 +571,9 @@ def benchmarks_markdown(entries:dict) -> str:
             g = paper_study_gpu_hours(r)
             lines += [f"The whole paper-profile study on one {g['gpu']}, estimated from these measurements:", ""]
             lines += [f"- **{x['gpu_hours']:.1f} GPU-hours** {x['scenario']} ({x['stage1_s_per_run'] / 60:.0f} min of stage 1 and "
-                      f"{x['stage2_s_per_run'] / 60:.0f} min of KD per run{'' if x['eval_measured'] else '; validation not measured, costed as a third of a step'})"
+                      f"{x['stage2_s_per_run'] / 60:.0f} min of KD per full-model run; {x['full_model_stage1s']:.2f} full-model stage 1s per seed"
+                      f"{'' if x['unimodal_from_breakdown'] else ', the unimodal models costed as the full model'}"
+                      f"{'' if x['eval_measured'] else '; validation not measured, costed as a third of a step'})"
                       for x in g["scenarios"]]
             lines += ["", f"Assumptions: {g['assumptions']}.", ""]
     for key, r in entries.items():

@@ -21,8 +21,8 @@ from .files import atomic_torch_save, atomic_write, atomic_write_text
 from .modulation import GradientModulation
 
 # %% auto #0
-__all__ = ['SUBSET_MASKS', 'make_batch', 'param_groups', 'predict', 'validation_loss', 'Interrupted', 'Plateau', 'Trainer',
-           'prepare_data']
+__all__ = ['SUBSET_MASKS', 'make_batch', 'param_groups', 'DeviceSetting', 'predict', 'validation_loss', 'Interrupted', 'Plateau',
+           'Trainer', 'prepare_data']
 
 # %% ../nbs/10_train.ipynb #6aabe9d7
 def make_batch(data:CohortTensors, rows:torch.Tensor, device=None) -> dict:
@@ -46,6 +46,34 @@ def param_groups(model, cfg:Config) -> list[dict]:
         groups[key][1].append(p)
     return [{"name": k, "lr": lr, "initial_lr": lr, "params": ps} for k, (lr, ps) in groups.items() if ps]
 
+# %% ../nbs/10_train.ipynb #7e44438a
+@dataclass(frozen=True)
+class DeviceSetting:
+    "What a run does differently on a GPU: bf16 autocast, fused Adam, channels-last image backbone."
+    bf16: bool = False
+    fused: bool = False
+    channels_last: bool = False
+
+    @classmethod
+    def for_device(cls, device) -> DeviceSetting:
+        "The setting a run uses on `device`: everything on a GPU, nothing on a CPU (fp32, as the paper)."
+        gpu = torch.device(device).type == "cuda"
+        return cls(bf16=gpu, fused=gpu, channels_last=gpu)
+
+    def autocast(self, device):
+        "The context a forward pass runs in: bf16 autocast, or nothing."
+        return torch.autocast(torch.device(device).type, dtype=torch.bfloat16) if self.bf16 else nullcontext()
+
+    def prepare(self, model):
+        "`model` with its image backbone channels-last (faster convolutions in bf16) when the setting says so."
+        if self.channels_last and "image" in model.encoders: model.encoders["image"].to(memory_format=torch.channels_last)
+        return model
+
+    def adam(self, model, cfg:Config, device) -> torch.optim.Adam:
+        "The paper's Adam with its parameter groups; fused (one kernel for all parameters) on a GPU when the setting says so."
+        return torch.optim.Adam(param_groups(model, cfg), weight_decay=cfg.train.weight_decay,
+                                fused=self.fused and torch.device(device).type == "cuda")
+
 # %% ../nbs/10_train.ipynb #021ba256
 SUBSET_MASKS = {subset_name(s): torch.tensor([m in s for m in MODALITIES]) for s in modality_subsets()}
 
@@ -58,7 +86,7 @@ def predict(model, data:CohortTensors, # a model and the data to predict
     device = device or next(model.parameters()).device
     was = model.training; model.eval()
     out = {s: [] for s in subsets}
-    amp = torch.autocast("cuda", dtype=torch.bfloat16) if torch.device(device).type == "cuda" else nullcontext()
+    amp = DeviceSetting.for_device(device).autocast(device)
     for start in range(0, len(data), batch_size):
         b = make_batch(data, torch.arange(start, min(start + batch_size, len(data))), device)
         with amp:
@@ -76,13 +104,15 @@ def validation_loss(model, data:CohortTensors, subsets:list[str]|None=None, batc
     was = model.training; model.eval()
     total, n = 0.0, 0
     masks = [None] if subsets is None else [SUBSET_MASKS[s] for s in subsets]
+    amp = DeviceSetting.for_device(device).autocast(device)       # as training and prediction: bf16 on a GPU
     for start in range(0, len(data), batch_size):
         b = make_batch(data, torch.arange(start, min(start + batch_size, len(data))), device)
-        tokens, padding = model.encode(b)
-        for mask in masks:
-            present = b["present"] if mask is None else b["present"] & mask.to(device)
-            total += F.cross_entropy(model.fuse(tokens, padding, present, skip_absent=True).float(), b["label"], reduction="sum").item()
-            n += len(b["label"])
+        with amp:
+            tokens, padding = model.encode(b)
+            for mask in masks:
+                present = b["present"] if mask is None else b["present"] & mask.to(device)
+                total += F.cross_entropy(model.fuse(tokens, padding, present, skip_absent=True).float(), b["label"], reduction="sum").item()
+                n += len(b["label"])
     model.train(was)
     return total / n
 
@@ -116,17 +146,16 @@ class Trainer:
         self.stage1_dir = Path(stage1_dir) if stage1_dir else None
         self.device = get_device(cfg.train.device)
         self.model.to(self.device)
-        if self.device.type == "cuda":
-            self.data = {k: _pinned(v) for k, v in data.items()}
-            if "image" in model.encoders: model.encoders["image"].to(memory_format=torch.channels_last)   # faster convolutions with bf16
+        self.setting = DeviceSetting.for_device(self.device)
+        self.setting.prepare(model)
+        if self.device.type == "cuda": self.data = {k: _pinned(v) for k, v in data.items()}   # asynchronous copies to the GPU
         self.ckpt_dir = self.run_dir / "checkpoints"
         self.history: list[dict] = []
 
     # -- state -----------------------------------------------------------------------------------
     def _new_stage(self, stage:int) -> None:
         self.stage, self.epoch, self.step_in_epoch, self.plateau = stage, 0, 0, Plateau()
-        self.optimizer = torch.optim.Adam(param_groups(self.model, self.cfg), weight_decay=self.cfg.train.weight_decay,
-                                          fused=self.device.type == "cuda")
+        self.optimizer = self.setting.adam(self.model, self.cfg, self.device)
         self.kd_generator = torch.Generator().manual_seed(self.cfg.seed * 7919 + stage)
 
     def _state(self) -> dict:
@@ -146,7 +175,7 @@ class Trainer:
     # -- one step ----------------------------------------------------------------------------------
     def _step(self, batch:dict) -> dict:
         t, model = self.cfg.train, self.model
-        amp = torch.autocast("cuda", dtype=torch.bfloat16) if self.device.type == "cuda" else nullcontext()
+        amp = self.setting.autocast(self.device)
         log = {}
         with amp:
             if self.stage == 1:
