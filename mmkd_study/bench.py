@@ -18,7 +18,7 @@ from .data import CohortTensors
 from .distill import kd_step
 from .files import atomic_write_text
 from .model import build_model, count_parameters
-from .train import DeviceSetting, SUBSET_MASKS, make_batch, validation_loss
+from .train import DeviceSetting, SUBSET_MASKS, Trainer, make_batch, validation_loss
 
 # %% auto #0
 __all__ = ['DENSE_BF16_PEAK', 'RUNNER_SETTING', 'SIZES', 'machine_info', 'fake_tensors', 'time_step', 'time_interleaved',
@@ -158,6 +158,7 @@ def bench_setting(cfg:Config, device, batch_size:int, bf16:bool, fused:bool, cha
                   deterministic:bool=False, # run every step with deterministic kernels (what a study run does by default)
                   compare_kernels:bool=False, # also time stage 1 with the other kind of kernels, interleaved
                   eval_batch:int=0, # also time the trainer's validation of each stage on this many admissions (one batch)
+                  trainer_steps:bool=False, # also time the trainer's own step (GM in and after its window, KD with drawn drops)
                  ) -> dict:
     "Samples per second of a stage-1 step, a KD step and a two-pass KD step for one setting."
     with kernels(deterministic):              # every step of the setting, its FLOP count and breakdown too
@@ -189,6 +190,14 @@ def bench_setting(cfg:Config, device, batch_size:int, bf16:bool, fused:bool, cha
             plan["eval"] = [lambda: validation_loss(model, val, None, eval_batch, device)]
             plan["eval_subsets"] = [lambda: validation_loss(model, val, list(SUBSET_MASKS), eval_batch, device)]
             out["eval_batch_size"] = eval_batch
+        if trainer_steps:                        # `Trainer.step` on the same model and batch: the bare step, plus GM, the log's syncs, drawn drops
+            fake, unused = data or fake_tensors(cfg, batch_size), Path(tempfile.gettempdir()) / "mmkd-bench-no-run"
+            trainer = lambda stage, epoch=0: Trainer(cfg.updated({"train.device": str(device)}), model, {"train": fake, "val": fake},
+                                                     unused, progress=False).at(stage, epoch)
+            g0, g1 = cfg.train.gm_epochs
+            plan["trainer_stage1"] = [partial(trainer(1, g1 + 1).step, batch)]
+            if cfg.train.gm: plan["trainer_stage1_gm"] = [partial(trainer(1, g0).step, batch)]
+            if kd: plan["trainer_kd"] = [partial(trainer(2).step, batch)]
         if thread_counts:
             plan, kd = {f"stage1_threads_{k}": [lambda k=k: (torch.set_num_threads(k), stage1())] for k in thread_counts}, False
         if compare_kernels: plan["stage1_other_kernels"] = [partial(_in_kernels, not deterministic, stage1)]
@@ -198,6 +207,9 @@ def bench_setting(cfg:Config, device, batch_size:int, bf16:bool, fused:bool, cha
         torch.set_num_threads(threads)
         out["wall_s"] = time.perf_counter() - t0                      # including warm-up and any compilation
         if compile_model: out["compiled_speedup_stage1"] = out["stage1_eager_s_per_step"] / out["stage1_s_per_step"]
+        if trainer_steps:
+            out["trainer_over_bare_stage1"] = out["trainer_stage1_s_per_step"] / out["stage1_s_per_step"]
+            if "trainer_stage1_gm_s_per_step" in out: out["gm_over_stage1"] = out["trainer_stage1_gm_s_per_step"] / out["trainer_stage1_s_per_step"]
         if compare_kernels:
             det, fast = ("stage1", "stage1_other_kernels") if deterministic else ("stage1_other_kernels", "stage1")
             out["deterministic_over_fast_kernels"] = out[f"{det}_s_per_step"] / out[f"{fast}_s_per_step"]
@@ -325,8 +337,9 @@ def study_work(profile:str="paper") -> dict:
     "The trainings one seed of the study's deep models needs: runs that share a stage 1 (10_train) train it once."
     from mmkd_study.runner import MODEL_GRID, run_config, stage1_fingerprint
     cfgs = [c for c in (run_config(profile, m) for m in MODEL_GRID) if c.model.kind != "sklearn"]
-    stage1 = {stage1_fingerprint(c, "") if c.train.share_stage1 else c.model.name for c in cfgs}
+    stage1 = {stage1_fingerprint(c, "") if c.train.share_stage1 else c.model.name: c.train.gm for c in cfgs}   # -> runs GM
     return {"deep_models": len(cfgs), "stage1_trainings": len(stage1), "kd_trainings": sum(c.train.kd for c in cfgs),
+            "gm_stage1_trainings": sum(stage1.values()),
             "unimodal": [c.model.modalities[0] for c in cfgs if c.model.fusion == "unimodal"]}   # one stage 1 each, no KD
 
 def unimodal_share(st:dict, # a measured setting of the full model, with its breakdown
@@ -346,15 +359,22 @@ def paper_study_gpu_hours(entry:dict, # a paper-size entry of benchmarks.json (a
     work = study_work("paper")
     n_train, n_val = n_admissions * train_fraction, n_admissions * val_fraction
     val_per_epoch = n_train / (t.eval_every * t.batch_size)       # the paper validates every 100 steps of 8, i.e. every 800 samples
+    gm_epochs = max(0, min(t.gm_epochs[1], t.max_epochs - 1) - t.gm_epochs[0] + 1)
     def cost(st:dict, speedup:float=1.0) -> dict:
+        s1_rate = st.get("trainer_stage1_samples_per_s") or st["stage1_samples_per_s"]    # the trainer's own step where measured
+        gm_rate = st.get("trainer_stage1_gm_samples_per_s") or s1_rate
+        kd_rate = st.get("trainer_kd_samples_per_s") or st["kd_one_pass_samples_per_s"]
         ev1 = st.get("eval_samples_per_s") or 3 * st["stage1_samples_per_s"]   # unmeasured: a forward pass as a third of a step
         ev2 = st.get("eval_subsets_samples_per_s") or ev1                        # stage 2 validates on all 7 subsets
-        s1 = t.max_epochs * (n_train / st["stage1_samples_per_s"] + val_per_epoch * n_val / ev1)
-        s2 = t.kd_epochs * (n_train / st["kd_one_pass_samples_per_s"] + val_per_epoch * n_val / ev2)
-        shares = [unimodal_share(st, m) for m in work["unimodal"]]
+        s1 = t.max_epochs * (n_train / s1_rate + val_per_epoch * n_val / ev1)             # a stage 1 without GM
+        s1_gm = s1 + gm_epochs * n_train * (1 / gm_rate - 1 / s1_rate)                   # ... and with GM in its epochs
+        s2 = t.kd_epochs * (n_train / kd_rate + val_per_epoch * n_val / ev2)
+        shares = [unimodal_share(st, m) for m in work["unimodal"]]                        # unimodal models run no GM
         full_stage1s = work["stage1_trainings"] - len(shares) + sum(1.0 if x is None else x for x in shares)
-        hours = seeds * (full_stage1s * s1 + work["kd_trainings"] * s2) / 3600 / speedup
-        return {"stage1_s_per_run": s1 / speedup, "stage2_s_per_run": s2 / speedup, "gpu_hours": hours,
+        gm_s = work["gm_stage1_trainings"] * (s1_gm - s1)
+        hours = seeds * (full_stage1s * s1 + gm_s + work["kd_trainings"] * s2) / 3600 / speedup
+        return {"stage1_s_per_run": s1_gm / speedup, "stage2_s_per_run": s2 / speedup, "gpu_hours": hours,
+                "trainer_measured": "trainer_stage1_samples_per_s" in st,
                 "full_model_stage1s": full_stage1s, "unimodal_from_breakdown": None not in shares,
                 "eval_measured": "eval_samples_per_s" in st, "eval_subsets_measured": "eval_subsets_samples_per_s" in st}
     ok = {k: v for k, v in entry["settings"].items() if "error" not in v}
@@ -378,7 +398,9 @@ def paper_study_gpu_hours(entry:dict, # a paper-size entry of benchmarks.json (a
             "assumptions": f"{n_admissions:,} admissions ({train_fraction:.0%} train), {t.max_epochs} + {t.kd_epochs} epochs (no early "
                            f"stop), validation every {t.eval_every * t.batch_size} training samples, {seeds} seeds; per seed "
                            f"{work['deep_models']} deep models = {work['stage1_trainings']} stage-1 trainings (runs that differ only in KD "
-                           f"share one) and {work['kd_trainings']} KD stages; the {len(work['unimodal'])} unimodal models costed as "
+                           f"share one; {work['gm_stage1_trainings']} of them run GM in epochs {t.gm_epochs[0]}-{t.gm_epochs[1]}, "
+                           f"costed as PB's pool-weight rule) and {work['kd_trainings']} KD stages, at the trainer's own step "
+                           "where it was measured, else the bare step; the {len(work['unimodal'])} unimodal models costed as "
                            "their encoder plus the fusion and head where the setting's step breakdown was measured, else as the "
                            "full paper model (an upper bound); validation as the trainer runs it, stage 2 on all 7 subsets "
                            "(where not measured: stage 1's validation pass, or a third of a training step)"}
@@ -440,7 +462,7 @@ def run_benchmarks(size:str="tiny", # tiny (smoke sizes, any CPU) | quick (the C
     peak = res["machine"].get("gpu_peak_bf16_flops")
     ours = dict(batch_size=our_batch, bf16=gpu, fused=True, channels_last=True)
     plan = {"paper": dict(batch_size=paper_batch, bf16=False, fused=False, channels_last=False),
-            RUNNER_SETTING: dict(runner_setting(cfg, dev), compare_kernels=True, eval_batch=256, breakdown=True),
+            RUNNER_SETTING: dict(runner_setting(cfg, dev), compare_kernels=True, eval_batch=256, breakdown=True, trainer_steps=True),
             "ours": dict(ours, breakdown=True)}
     plan.update({f"ours, batch {b}": dict(ours, batch_size=b) for b in more_batches})
     if compile_model: plan["ours, compiled"] = dict(ours, compile_model=True, breakdown=True)
@@ -530,6 +552,13 @@ def benchmarks_markdown(entries:dict) -> str:
                 lines.append(f"- deterministic kernels ({name}, what a study run uses unless `train.deterministic=false`): a stage-1 step "
                              f"takes {_fmt(s['deterministic_over_fast_kernels'])}x the time it takes with the fastest kernels (cuDNN-autotuned on a GPU), "
                              "timed interleaved")
+            if s.get("trainer_over_bare_stage1"):
+                gm = (f"; in gradient modulation's epochs {_fmt(s['trainer_stage1_gm_samples_per_s'])} samples/s, "
+                      f"{_fmt(s['gm_over_stage1'])}x the time of a step without it" if s.get("gm_over_stage1") else "")
+                kd = f"; a KD step {_fmt(s['trainer_kd_samples_per_s'])} samples/s" if s.get("trainer_kd_samples_per_s") else ""
+                lines.append(f"- the trainer's own step ({name}; `Trainer.step`, the bare step plus its per-step log): stage 1 "
+                             f"{_fmt(s['trainer_stage1_samples_per_s'])} samples/s, {_fmt(s['trainer_over_bare_stage1'])}x the bare "
+                             f"step's time{gm}{kd}")
             if s.get("eval_samples_per_s"):
                 stage2 = (f"; stage 2's validation, which fuses all 7 modality subsets: {_fmt(s['eval_subsets_samples_per_s'])} samples/s"
                           if s.get("eval_subsets_samples_per_s") else "")
@@ -570,8 +599,9 @@ def benchmarks_markdown(entries:dict) -> str:
         if m["device"] == "cuda" and r["size"] == "paper":
             g = paper_study_gpu_hours(r)
             lines += [f"The whole paper-profile study on one {g['gpu']}, estimated from these measurements:", ""]
-            lines += [f"- **{x['gpu_hours']:.1f} GPU-hours** {x['scenario']} ({x['stage1_s_per_run'] / 60:.0f} min of stage 1 and "
+            lines += [f"- **{x['gpu_hours']:.1f} GPU-hours** {x['scenario']} ({x['stage1_s_per_run'] / 60:.0f} min of stage 1 with GM and "
                       f"{x['stage2_s_per_run'] / 60:.0f} min of KD per full-model run; {x['full_model_stage1s']:.2f} full-model stage 1s per seed"
+                      f"{'' if x['trainer_measured'] else '; bare steps (the trainer step not measured)'}"
                       f"{'' if x['unimodal_from_breakdown'] else ', the unimodal models costed as the full model'}"
                       f"{'' if x['eval_measured'] else '; validation not measured, costed as a third of a step'})"
                       for x in g["scenarios"]]

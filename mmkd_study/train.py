@@ -151,6 +151,8 @@ class Trainer:
         if self.device.type == "cuda": self.data = {k: _pinned(v) for k, v in data.items()}   # asynchronous copies to the GPU
         self.ckpt_dir = self.run_dir / "checkpoints"
         self.history: list[dict] = []
+        t = cfg.train
+        self.gm = GradientModulation(self.model, t.gm_rule, t.gm_modalities, t.gm_alpha, t.gm_noise) if t.gm else None
 
     # -- state -----------------------------------------------------------------------------------
     def _new_stage(self, stage:int) -> None:
@@ -173,7 +175,13 @@ class Trainer:
         if s.get("cuda_rng") is not None and torch.cuda.is_available(): torch.cuda.set_rng_state_all(s["cuda_rng"])
 
     # -- one step ----------------------------------------------------------------------------------
-    def _step(self, batch:dict) -> dict:
+    def at(self, stage:int, epoch:int=0) -> Trainer:
+        "The trainer at the start of `epoch` of `stage`, with a fresh optimiser (for stepping it by hand: benchmarks)."
+        self._new_stage(stage); self.epoch, self.global_step = epoch, 0
+        return self
+
+    def step(self, batch:dict) -> dict:
+        "One optimisation step on `batch` at the current stage and epoch (GM inside its epoch window); the step's log."
         t, model = self.cfg.train, self.model
         amp = self.setting.autocast(self.device)
         log = {}
@@ -231,7 +239,6 @@ class Trainer:
         "Train both stages (stage 2 only when `cfg.train.kd`); return the per-step history."
         from tqdm.auto import tqdm
         t = self.cfg.train
-        self.gm = GradientModulation(self.model, t.gm_rule, t.gm_modalities, t.gm_alpha, t.gm_noise) if t.gm else None
         last = self.ckpt_dir / "last.pt"
         self.shared_stage1 = False
         if resume and last.exists(): self._load(torch.load(last, weights_only=False))
@@ -260,7 +267,7 @@ class Trainer:
                     order = torch.randperm(n, generator=g)
                     for i in range(self.step_in_epoch, per_epoch):
                         batch = make_batch(self.data["train"], order[i * t.batch_size:(i + 1) * t.batch_size], self.device)
-                        log = self._step(batch)
+                        log = self.step(batch)
                         self.step_in_epoch, self.global_step = i + 1, self.global_step + 1
                         row = {"stage": self.stage, "epoch": self.epoch, "step": self.global_step,
                                "lr": self.optimizer.param_groups[-1]["lr"], **log}

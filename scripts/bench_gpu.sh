@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Issue 6's GPU measurements (items 1-3) in one short call, for a machine that has torch, timm and
 # transformers but not this package (the lent GPU machines): the paper-sized model at the paper's setting,
-# as a study run trains it (batch 8, deterministic vs autotuned kernels, a validation pass), 1/4/8 such runs
-# side by side on the GPU, at ours (batch 64, 128, and compiled), a per-part breakdown of a step, and the loader. benchmarks.json
-# and benchmarks.md under $OUT are rewritten after every setting, so a run cut off early keeps what it measured.
+# as a study run trains it (batch 8, deterministic vs autotuned kernels, the trainer's own step with and without
+# gradient modulation, both stages' validation, a per-part breakdown), 1/4/8 such runs side by side on the GPU,
+# at ours (batch 64, 128, and compiled, with a breakdown), and the loader. benchmarks.json and benchmarks.md
+# under $OUT are rewritten after every setting, so a run cut off early keeps what it measured.
 #
 #   OUT=/some/dir scripts/bench_gpu.sh                     # on the GPU machine (a few minutes)
 #   SIZE=tiny DEVICE=cpu OUT=/tmp/b scripts/bench_gpu.sh    # the same script rehearsed on any CPU (3 min; COMPILE=0: 30 s)
