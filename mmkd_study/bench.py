@@ -400,7 +400,7 @@ def paper_study_gpu_hours(entry:dict, # a paper-size entry of benchmarks.json (a
                            f"{work['deep_models']} deep models = {work['stage1_trainings']} stage-1 trainings (runs that differ only in KD "
                            f"share one; {work['gm_stage1_trainings']} of them run GM in epochs {t.gm_epochs[0]}-{t.gm_epochs[1]}, "
                            f"costed as PB's pool-weight rule) and {work['kd_trainings']} KD stages, at the trainer's own step "
-                           "where it was measured, else the bare step; the {len(work['unimodal'])} unimodal models costed as "
+                           f"where it was measured, else the bare step; the {len(work['unimodal'])} unimodal models costed as "
                            "their encoder plus the fusion and head where the setting's step breakdown was measured, else as the "
                            "full paper model (an upper bound); validation as the trainer runs it, stage 2 on all 7 subsets "
                            "(where not measured: stage 1's validation pass, or a third of a training step)"}
