@@ -16,7 +16,7 @@ from sklearn.metrics import roc_curve, precision_recall_curve
 from sklearn.calibration import calibration_curve
 
 from .files import atomic_write
-from .tables import SMALL_CELL
+from .tables import SMALL_CELL, shareable_flow
 
 # %% auto #0
 __all__ = ['set_style', 'model_palette', 'save_figure', 'roc_pr_figure', 'robustness_figure', 'calibration_figure',
@@ -132,14 +132,17 @@ def cohort_flow_figure(flow:pd.DataFrame, # cohort_flow.csv: rule, admissions, p
                       ):
     "Horizontal bars of the admissions remaining after each rule of the cohort flow."
     set_style()
-    n = flow.admissions.to_numpy()
-    hidden = suppress & (n > 0) & (n < SMALL_CELL)                 # the small-cell rule of `20_tables`
+    if suppress: flow = shareable_flow(flow)                          # no small exclusion between two bars
+    n = flow.admissions.to_numpy(dtype=float, na_value=np.nan)
+    hidden = suppress & (np.isnan(n) | ((n > 0) & (n < SMALL_CELL)))  # the small-cell rule of `20_tables`
+    top = np.nanmax(n) if np.isfinite(n).any() else 0
     fig, ax = plt.subplots(figsize=(6, 0.45 * len(flow) + 0.9))
     ax.barh(range(len(flow)), np.where(hidden, 0, n), color=sns.color_palette("tab10")[0], height=0.6)
     for i, (k, h) in enumerate(zip(n, hidden)):
-        ax.text((0 if h else k) + n.max() * 0.01, i, f"<{SMALL_CELL}" if h else f"{k:,}", va="center", fontsize=7)
+        label = ("suppressed" if np.isnan(k) else f"<{SMALL_CELL}") if h else f"{int(k):,}"
+        ax.text((0 if h else k) + top * 0.01, i, label, va="center", fontsize=7)
     ax.set_yticks(range(len(flow)), [f"{i}. {r}" for i, r in enumerate(flow.rule)])
-    ax.invert_yaxis(); ax.set_xlim(0, n.max() * 1.15 if n.max() else 1)
+    ax.invert_yaxis(); ax.set_xlim(0, top * 1.15 if top else 1)
     ax.set(xlabel="admissions remaining", title=title)
     fig.tight_layout()
     return fig

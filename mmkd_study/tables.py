@@ -21,7 +21,7 @@ DATA_SOURCE_LABEL = {"synthetic": "synthetic cohort (not MIMIC-IV)", "mimic": "M
 __all__ = ['ALL_MODALITIES', 'DATA_SOURCE_LABEL', 'SUBSET_ORDER', 'ABLATIONS', 'DEEP_BASELINES', 'TABLE1_CONTINUOUS',
            'TABLE1_CATEGORICAL', 'SMALL_CELL', 'collect_runs', 'table2_comparison', 'write_table',
            'collect_predictions', 'add_intervals_and_tests', 'table3_missing', 'table4_ablation', 'findings',
-           'small_cell', 'table1_cohort', 'cohort_flow_table']
+           'small_cell', 'complementary_suppression', 'table1_cohort', 'shareable_flow', 'cohort_flow_table']
 
 # %% ../nbs/20_tables.ipynb #4e53e515
 def collect_runs(runs_dir, # <results>/runs/<profile>
@@ -205,9 +205,23 @@ def small_cell(n:int, suppress:bool=True,
                total:int|None=None, # also show the count's share of `total`
               ) -> str:
     "A count as text (with its share of `total`); 1–9 become '<10' when `suppress` (MIMIC data). The one small-cell rule."
+    if n is None or pd.isna(n): return "suppressed"                 # hidden so that a small count cannot be recovered (below)
     if suppress and 0 < n < SMALL_CELL: return f"<{SMALL_CELL}"
     if total is None: return str(int(n))
     return f"{int(n)} ({100 * n / total:.1f}%)" if total else "0"
+
+def complementary_suppression(counts:pd.Series, # the counts of one group of cells that add up to a total shown elsewhere
+                             ) -> pd.Series:
+    "`counts` with the small ones (1–9) and, while the hidden ones add up to 1–9, the next smallest ones hidden (NA)."
+    hidden = (counts > 0) & (counts < SMALL_CELL)
+    while 0 < counts[hidden].sum() < SMALL_CELL and ((counts > 0) & ~hidden).any():
+        hidden[counts.where((counts > 0) & ~hidden).idxmin()] = True   # else total minus the shown cells gives the hidden ones
+    return counts.astype("Int64").mask(hidden & (counts >= SMALL_CELL))     # the small ones stay: `small_cell` shows them as <10
+
+def _with(n:int, suppress:bool, total:int) -> str:
+    "The admissions with something, where the admissions without it (`total - n`) are a cell too."
+    if suppress and 0 < total - n < SMALL_CELL: return f">{total - SMALL_CELL} (>{100 * (total - SMALL_CELL) / total:.1f}%)"
+    return small_cell(n, suppress, total)
 
 def table1_cohort(df:pd.DataFrame, # a validated cohort table
                   data:str="synthetic", # mimic: small cells suppressed
@@ -230,31 +244,56 @@ def table1_cohort(df:pd.DataFrame, # a validated cohort table
         tab = pd.crosstab(df[col].fillna("missing"), df.label)
         p = chi2_contingency(tab)[1] if tab.shape[0] > 1 and tab.shape[1] > 1 else None
         rows.append({"characteristic": name, "survived": "", "died": "", "test": "chi-square", "p": fmt_p(p)})
-        for level, r in tab.iterrows():
-            rows.append({"characteristic": f"  {level}", "survived": small_cell(int(r.get(0, 0)), suppress, len(alive)),
-                         "died": small_cell(int(r.get(1, 0)), suppress, len(dead)), "test": "", "p": ""})
+        counts = {y: complementary_suppression(tab[y] if y in tab else pd.Series(0, index=tab.index)) if suppress
+                  else (tab[y] if y in tab else pd.Series(0, index=tab.index)) for y in (0, 1)}
+        for level in tab.index:
+            rows.append({"characteristic": f"  {level}", "survived": small_cell(counts[0][level], suppress, len(alive)),
+                         "died": small_cell(counts[1][level], suppress, len(dead)), "test": "", "p": ""})
     present = {"chest X-ray": df.image_path.notna(), "HPI": df.hpi.notna(),
                "ICU chart values": df[[c for c in df if c.startswith("chart_")]].notna().any(axis=1)}
     for name, has in present.items():
         tab = pd.crosstab(has, df.label)
         p = chi2_contingency(tab)[1] if tab.shape == (2, 2) else None
-        rows.append({"characteristic": f"with {name}", "survived": small_cell(int(has[df.label == 0].sum()), suppress, len(alive)),
-                     "died": small_cell(int(has[df.label == 1].sum()), suppress, len(dead)), "test": "chi-square", "p": fmt_p(p)})
+        rows.append({"characteristic": f"with {name}", "survived": _with(int(has[df.label == 0].sum()), suppress, len(alive)),
+                     "died": _with(int(has[df.label == 1].sum()), suppress, len(dead)), "test": "chi-square", "p": fmt_p(p)})
     out = pd.DataFrame(rows).fillna("")
     out["data_source"] = DATA_SOURCE_LABEL[data]
     return out
 
 # %% ../nbs/20_tables.ipynb #7ec185bc
+def shareable_flow(flow:pd.DataFrame, # cohort_flow.csv: rule, admissions, patients
+                  ) -> pd.DataFrame:
+    "The flow with no exclusion of 1–9 admissions or patients: such a rule is merged with the next (the last with the one before)."
+    small = lambda a, b: any(0 < a[c] - b[c] < SMALL_CELL for c in ("admissions", "patients"))
+    steps, pending = [([flow.rule.iloc[0]], flow.iloc[0])], []          # (rules, counts after them)
+    for _, r in flow.iloc[1:].iterrows():
+        pending.append(r.rule)
+        if not small(steps[-1][1], r): steps.append((pending, r)); pending = []
+    last, hide = flow.iloc[-1], False
+    while pending:                                   # the last rules excluded too few: take in the steps before them
+        if len(steps) == 1: hide = True; steps.append((pending, last)); break   # all rules together: hide what is left
+        if not small(steps[-2][1], last): steps[-1] = (steps[-1][0] + pending, last); break
+        pending = steps.pop()[0] + pending
+    out = pd.DataFrame({"rule": [" + ".join(rules) for rules, _ in steps],
+                        **{c: pd.array([int(r[c]) for _, r in steps], dtype="Int64") for c in ("admissions", "patients")}})
+    if hide: out.loc[len(out) - 1, ["admissions", "patients"]] = pd.NA
+    return out
+
 def cohort_flow_table(flow:pd.DataFrame, # cohort_flow.csv: rule, admissions, patients
                       data:str="synthetic", # mimic: small cells suppressed
                      ) -> pd.DataFrame:
     "The cohort flow for reading: counts after each rule and the counts each rule excluded."
     suppress = data == "mimic"
-    excluded = (-flow[["admissions", "patients"]].diff()).fillna(0).astype(int)
+    if suppress: flow = shareable_flow(flow)
+    counts = flow[["admissions", "patients"]].astype("Int64")
+    excluded = -counts.diff()
+    if suppress:                                     # a remaining count under 10 would follow from the one before minus the exclusion
+        shown = counts.shift() >= SMALL_CELL
+        excluded = excluded.mask((counts > 0) & (counts < SMALL_CELL) & shown.fillna(False).astype(bool))
     out = pd.DataFrame({"step": range(len(flow)), "rule": flow.rule,
-                        "admissions": [small_cell(n, suppress) for n in flow.admissions],
+                        "admissions": [small_cell(n, suppress) for n in counts.admissions],
                         "admissions excluded": [small_cell(n, suppress) if i else "" for i, n in enumerate(excluded.admissions)],
-                        "patients": [small_cell(n, suppress) for n in flow.patients],
+                        "patients": [small_cell(n, suppress) for n in counts.patients],
                         "patients excluded": [small_cell(n, suppress) if i else "" for i, n in enumerate(excluded.patients)]})
     out["data_source"] = DATA_SOURCE_LABEL[data]
     return out
