@@ -21,7 +21,8 @@ DATA_SOURCE_LABEL = {"synthetic": "synthetic cohort (not MIMIC-IV)", "mimic": "M
 __all__ = ['ALL_MODALITIES', 'DATA_SOURCE_LABEL', 'SUBSET_ORDER', 'ABLATIONS', 'DEEP_BASELINES', 'TABLE1_CONTINUOUS',
            'TABLE1_CATEGORICAL', 'SMALL_CELL', 'collect_runs', 'table2_comparison', 'write_table',
            'collect_predictions', 'add_intervals_and_tests', 'table3_missing', 'table4_ablation', 'findings',
-           'small_cell', 'complementary_suppression', 'table1_cohort', 'shareable_flow', 'cohort_flow_table']
+           'small_cell', 'complementary_suppression', 'count_with', 'table1_cohort', 'shareable_flow',
+           'cohort_flow_table']
 
 # %% ../nbs/20_tables.ipynb #4e53e515
 def collect_runs(runs_dir, # <results>/runs/<profile>
@@ -218,8 +219,8 @@ def complementary_suppression(counts:pd.Series, # the counts of one group of cel
         hidden[counts.where((counts > 0) & ~hidden).idxmin()] = True   # else total minus the shown cells gives the hidden ones
     return counts.astype("Int64").mask(hidden & (counts >= SMALL_CELL))     # the small ones stay: `small_cell` shows them as <10
 
-def _with(n:int, suppress:bool, total:int) -> str:
-    "The admissions with something, where the admissions without it (`total - n`) are a cell too."
+def count_with(n:int, suppress:bool, total:int) -> str:
+    "`n` of `total` admissions with something, as `small_cell` shows it; the admissions without it are a cell too (1–9: '>total-10')."
     if suppress and 0 < total - n < SMALL_CELL: return f">{total - SMALL_CELL} (>{100 * (total - SMALL_CELL) / total:.1f}%)"
     return small_cell(n, suppress, total)
 
@@ -254,8 +255,8 @@ def table1_cohort(df:pd.DataFrame, # a validated cohort table
     for name, has in present.items():
         tab = pd.crosstab(has, df.label)
         p = chi2_contingency(tab)[1] if tab.shape == (2, 2) else None
-        rows.append({"characteristic": f"with {name}", "survived": _with(int(has[df.label == 0].sum()), suppress, len(alive)),
-                     "died": _with(int(has[df.label == 1].sum()), suppress, len(dead)), "test": "chi-square", "p": fmt_p(p)})
+        rows.append({"characteristic": f"with {name}", "survived": count_with(int(has[df.label == 0].sum()), suppress, len(alive)),
+                     "died": count_with(int(has[df.label == 1].sum()), suppress, len(dead)), "test": "chi-square", "p": fmt_p(p)})
     out = pd.DataFrame(rows).fillna("")
     out["data_source"] = DATA_SOURCE_LABEL[data]
     return out
