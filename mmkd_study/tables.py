@@ -245,8 +245,8 @@ def table1_cohort(df:pd.DataFrame, # a validated cohort table
         tab = pd.crosstab(df[col].fillna("missing"), df.label)
         p = chi2_contingency(tab)[1] if tab.shape[0] > 1 and tab.shape[1] > 1 else None
         rows.append({"characteristic": name, "survived": "", "died": "", "test": "chi-square", "p": fmt_p(p)})
-        counts = {y: complementary_suppression(tab[y] if y in tab else pd.Series(0, index=tab.index)) if suppress
-                  else (tab[y] if y in tab else pd.Series(0, index=tab.index)) for y in (0, 1)}
+        counts = {y: tab.get(y, pd.Series(0, index=tab.index)) for y in (0, 1)}          # an outcome absent from the data: zeros
+        if suppress: counts = {y: complementary_suppression(c) for y, c in counts.items()}
         for level in tab.index:
             rows.append({"characteristic": f"  {level}", "survived": small_cell(counts[0][level], suppress, len(alive)),
                          "died": small_cell(counts[1][level], suppress, len(dead)), "test": "", "p": ""})
