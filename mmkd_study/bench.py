@@ -258,7 +258,7 @@ def parallel_throughput(size:str, device:str="auto", jobs:int=2, seconds:float=1
                         start_timeout:float=600.0) -> dict:
     "Stage-1 samples/s of `jobs` processes training the `size` model side by side on one device, summed."
     dev = get_device(device)
-    threads = max(1, (os.cpu_count() or 1) // jobs) if dev.type == "cpu" else 0
+    threads = 1 if dev.type == "cpu" else 0                 # the runner's setting (train.threads)
     with tempfile.TemporaryDirectory() as d:
         specs = [json.dumps(dict(dir=d, size=size, device=str(dev), threads=threads, slot=i, seconds=seconds, warmup=warmup))
                  for i in range(jobs)]

@@ -5,6 +5,7 @@
 # %% ../nbs/00_config.ipynb #982b5aed
 from __future__ import annotations
 import dataclasses, difflib, hashlib, json, os, random
+from contextlib import contextmanager
 from dataclasses import dataclass, field, fields, asdict
 from itertools import combinations
 from importlib import resources
@@ -15,7 +16,7 @@ import pandas as pd
 # %% auto #0
 __all__ = ['MODALITIES', 'CATEGORICAL_FEATURES', 'WHERE_IT_RUNS', 'PROFILES', 'modality_subsets', 'subset_name',
            'tabular_features', 'tabular_columns', 'DataConfig', 'ModelConfig', 'TrainConfig', 'StudyConfig', 'Config',
-           'profile_config', 'use_kernels', 'seed_everything', 'get_device']
+           'profile_config', 'use_kernels', 'seed_everything', 'get_device', 'seeded']
 
 # %% ../nbs/00_config.ipynb #f233f41a
 MODALITIES: tuple[str, ...] = ("image", "text", "tabular")
@@ -129,7 +130,8 @@ class TrainConfig:
     share_stage1: bool = True          # runs that differ only in KD settings share one stage 1 (e.g. proposed and wo_kd)
     device: str = "auto"               # auto | cpu | cuda | cuda:N
     num_workers: int = 0
-    threads: int = 0                   # torch CPU threads (0: torch's default); the runner sets it for parallel jobs
+    threads: int = 1                   # torch CPU threads per run: fixed, since the count changes the order of a kernel's
+                                       # sums and so the last digits (0: torch's default, all cores; runs then vary by machine)
     deterministic: bool = True         # deterministic kernels: a run repeats bit for bit on the same machine; False lets
                                        # cuDNN autotune its convolutions (faster on a GPU; `mmkd-study bench` measures by how much)
 
@@ -280,3 +282,16 @@ def get_device(preference:str="auto", # auto: cuda when present, else cpu
     if preference.startswith("cuda") and not torch.cuda.is_available():
         raise RuntimeError(f"device {preference!r} was asked for but torch sees no CUDA GPU; use device='auto' or 'cpu'")
     return torch.device(preference)
+
+# %% ../nbs/00_config.ipynb #2f7755ea
+@contextmanager
+def seeded(key:str, # names what the block computes (e.g. a cache key): the only source of its randomness
+          ):
+    "Run a block with python's, numpy's and torch's generators seeded from `key`; restore the caller's states after it."
+    import torch
+    seed = int(hashlib.sha256(key.encode()).hexdigest()[:8], 16)
+    py, npy = random.getstate(), np.random.get_state()
+    with torch.random.fork_rng():
+        random.seed(seed); np.random.seed(seed); torch.manual_seed(seed)
+        try: yield seed
+        finally: random.setstate(py); np.random.set_state(npy)

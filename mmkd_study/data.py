@@ -67,9 +67,19 @@ def load_cohort(cohort_dir, # directory with cohort.parquet
                                 "or build one from MIMIC-IV")
     return validate_cohort(pd.read_parquet(path), source=str(path))
 
+# %% ../nbs/03_data.ipynb #8dd14bea
 def cohort_fingerprint(cohort_dir) -> str:
-    "Short hash of `cohort.parquet`: names the data a result was computed on."
-    return hashlib.sha256((Path(cohort_dir) / "cohort.parquet").read_bytes()).hexdigest()[:16]
+    "Short hash of everything a run reads from a cohort: `cohort.parquet` and the bytes of every image it names."
+    import pyarrow.parquet as pq
+    cohort_dir = Path(cohort_dir)
+    table = cohort_dir / "cohort.parquet"
+    h = hashlib.sha256(table.read_bytes())
+    if "image_path" in pq.ParquetFile(table).schema_arrow.names:      # else load_cohort names the missing column
+        for p in sorted(set(pd.read_parquet(table, columns=["image_path"]).image_path.dropna().astype(str))):
+            try: content = (cohort_dir / p).read_bytes()
+            except OSError: content = b"\0unreadable"                 # load_images refuses or counts it; here it only has to differ
+            h.update(hashlib.sha256(p.encode()).digest() + hashlib.sha256(content).digest())
+    return h.hexdigest()[:16]
 
 # %% ../nbs/03_data.ipynb #d58aa309
 def load_images(paths:pd.Series, # relative (or absolute) image paths, null where there is no image

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import torch
 
-from .config import Config, MODALITIES
+from .config import Config, MODALITIES, seeded
 from .data import CohortTensors
 from .files import atomic_torch_save, atomic_write_text
 from .model import build_model, modality_inputs
@@ -73,8 +73,9 @@ def use_pretrained_encoders(cfg:Config, model, # the run's configuration and fre
         cache = enc.frozen and cfg.train.cache_features
         with FileLock(str(d) + ".lock"):
             if not (d / "encoder.pt").exists():
-                uni = build_model(pcfg, tokenizer.vocab_size)
-                Trainer(pcfg, uni, {"train": parts["train"], "val": parts["val"]}, d, progress).fit()
+                with seeded(f"pretrain-{m}-{key}"):          # a function of its key, not of the run that trains it first
+                    uni = build_model(pcfg, tokenizer.vocab_size)
+                    Trainer(pcfg, uni, {"train": parts["train"], "val": parts["val"]}, d, progress).fit()
                 atomic_write_text(d / "config.json", pcfg.to_json())
                 atomic_torch_save(uni.encoders[m].state_dict(), d / "encoder.pt")
             enc.load_state_dict(torch.load(d / "encoder.pt", weights_only=True))

@@ -286,16 +286,16 @@ def _ensure_cohort(cfg:Config, cohort_dir:Path, progress:bool) -> None:
                 d.missing_tabular, d.severity_missingness, progress=progress)
 
 def default_jobs() -> int:
-    "Trainings at a time: one per GPU; on a CPU up to 4, each with its share of the cores (small models use one core well)."
+    "Trainings at a time: one per GPU; on a CPU one per core, at most 8 (each run uses one thread)."
     import torch
     if torch.cuda.is_available(): return torch.cuda.device_count()
-    return max(1, min(4, os.cpu_count() or 1))
+    return max(1, min(8, os.cpu_count() or 1))
 
 def placement(slot:int, jobs:int) -> dict:
-    "Where the training in worker `slot` of `jobs` runs: its own GPU, or its share of the CPU threads."
+    "Where the training in worker `slot` of `jobs` runs: its own GPU; on a CPU nothing changes (one thread per run, `train.threads`)."
     import torch
     if torch.cuda.is_available(): return {"train.device": f"cuda:{slot % torch.cuda.device_count()}"}
-    return {"train.threads": max(1, (os.cpu_count() or 1) // max(1, jobs))}
+    return {}
 
 def grid_order(models:list, seeds:list) -> list[tuple[str, int]]:
     "(model, seed) in the order to run: unimodal deep models first (they pretrain the shared encoders), the reference models last."
@@ -352,7 +352,7 @@ def reproduce(profile:str="quick", # smoke | quick | paper
         try:
             execute_notebook(nbs / "train.ipynb", run_dir / "train.ipynb",
                              {**train_params, "model": model, "seed": seed, "run_dir": str(run_dir),
-                              "overrides": {**(overrides or {}), **placement(slot(), jobs)}})
+                              "overrides": {**placement(slot(), jobs), **(overrides or {})}})
             return RunOutcome(model, seed, "complete", run_dir)
         except Exception as e:
             return RunOutcome(model, seed, "failed", run_dir, f"{type(e).__name__}: {str(e).strip().splitlines()[-1] if str(e).strip() else ''}")
@@ -406,7 +406,7 @@ def main(argv=None) -> int:
     r.add_argument("--runs", help="per-run outputs (default: <results>/runs/<profile>)")
     r.add_argument("--models", nargs="+", help=f"restrict the grid; available: {', '.join(MODEL_GRID)}")
     r.add_argument("--seeds", nargs="+", type=int)
-    r.add_argument("--jobs", type=int, help="trainings at a time (default: one per GPU; on a CPU, up to 4 with the cores shared)")
+    r.add_argument("--jobs", type=int, help="trainings at a time (default: one per GPU; on a CPU one per core, at most 8, one thread each)")
     r.add_argument("--force", action="store_true", help="re-run complete runs too")
     r.add_argument("--set", nargs="*", metavar="KEY=VALUE", help="config parameters, e.g. train.lr_other=3e-4")
     c = sub.add_parser("cohort", help="generate a synthetic cohort, or build one from MIMIC-IV (--mimic-iv, --mimic-note, --mimic-cxr)")
@@ -466,7 +466,7 @@ def main(argv=None) -> int:
                               f"on {os.cpu_count()} CPU cores ({a.n / dt:.0f} admissions/s)")
             return 0
         res = reproduce(a.profile, a.data, a.cohort, a.results, a.figures, a.runs, a.models, a.seeds, _parse_set(a.set), a.jobs, a.force)
-    except (KeyError, ValueError, FileNotFoundError, TypeError) as e:
+    except (KeyError, ValueError, FileNotFoundError, FileExistsError, NotADirectoryError, TypeError) as e:
         print(f"mmkd-study: error: {e.args[0] if e.args else e}", file=sys.stderr); return 2
     done = {s: sum(o.status == s for o in res.runs) for s in ("complete", "skipped", "failed")}
     print(f"runs: {done['complete']} trained, {done['skipped']} already complete, {done['failed']} failed")

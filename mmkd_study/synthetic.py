@@ -254,7 +254,14 @@ def make_cohort(out_dir, # directory to write; created if absent
                ) -> pd.DataFrame:
     "Generate a synthetic cohort directory and return its table."
     from tqdm.auto import tqdm
-    out = Path(out_dir); (out / "images").mkdir(parents=True, exist_ok=True)
+    out = Path(out_dir); marker = out / ".generating"
+    if out.exists() and not out.is_dir(): raise NotADirectoryError(f"{out} is a file: give a folder for the synthetic cohort")
+    found = sorted(p.name for p in out.iterdir() if p != marker) if out.exists() else []
+    if found and not marker.exists():                       # only an interrupted generation of ours is redone in place
+        raise FileExistsError(f"{out} is not empty ({', '.join(found[:5])}{', …' if len(found) > 5 else ''}): a synthetic cohort is "
+                              "only generated into an empty or absent folder, so that nothing there is overwritten; "
+                              "give another folder or empty this one")
+    (out / "images").mkdir(parents=True, exist_ok=True); marker.touch()
     df = _patients_and_admissions(n_admissions, seed)
     p = expit(true_logit(df, prevalence))
     rng = _stream(seed, 3)
@@ -293,4 +300,5 @@ def make_cohort(out_dir, # directory to write; created if absent
     flow = pd.DataFrame({"rule": ["synthetic admissions generated", "in the cohort (no exclusion rules apply to synthetic data)"],
                          "admissions": [n, n], "patients": [p, p]})
     atomic_write_text(out / "cohort_flow.csv", flow.to_csv(index=False))
+    marker.unlink()
     return table

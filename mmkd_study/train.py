@@ -241,8 +241,10 @@ class Trainer:
         t = self.cfg.train
         last = self.ckpt_dir / "last.pt"
         self.shared_stage1 = False
-        if resume and last.exists(): self._load(torch.load(last, weights_only=False))
-        else: self.global_step, self.done = 0, False; self._new_stage(1)
+        if resume and last.exists(): self._load(torch.load(last, weights_only=True))
+        else:
+            self.global_step, self.done = 0, False; self._new_stage(1)
+            torch.manual_seed(self.cfg.seed * 7919 + 1)       # stage 1 starts from the same state, whatever ran before it here
         steps_taken, n = 0, len(self.data["train"])
         per_epoch = math.ceil(n / t.batch_size)
         stages = [1, 2] if t.kd else [1]

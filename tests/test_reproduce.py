@@ -79,3 +79,10 @@ def test_a_failing_run_is_named_and_the_grid_goes_on(smoke, tmp_path):
     t2 = pd.read_csv(tmp_path / "results/table2_comparison.csv")
     assert t2.set_index("model").loc["text_tfidf_logreg", "AUROC"] == "missing"
     assert "text_tfidf_logreg seed 0" in (tmp_path / "results/table2_comparison.md").read_text()
+
+def test_reproduce_never_generates_over_a_users_folder(tmp_path, capsys):
+    from mmkd_study.runner import main
+    (tmp_path / "images").mkdir(); (tmp_path / "images/mine.png").write_bytes(b"mine")   # a folder without cohort.parquet
+    assert main(["reproduce", "--profile", "smoke", "--cohort", str(tmp_path), "--results", str(tmp_path / "r")]) == 2
+    assert "is not empty (images)" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["images"] and (tmp_path / "images/mine.png").read_bytes() == b"mine"
