@@ -126,6 +126,9 @@ class TrainConfig:
     kd_student_hard_label: float = 0.0
     kd_drop: str = "batch"             # batch (released) | sample
     pretrain_epochs: int = 5           # epochs of each encoder's unimodal pretraining (encoder_init=pretrained)
+    pretrain_lr_image: float = 0.0     # learning rate of each encoder's own pretraining, chosen on the validation split
+    pretrain_lr_text: float = 0.0      # (10a_pretrain); 0: the run's rate for that encoder (lr_image, lr_text; TabNet,
+    pretrain_lr_tabular: float = 0.0   # like the unimodal head, is in the lr_other group)
     cache_features: bool = True        # frozen backbones: compute their features once per admission, not every step
     share_stage1: bool = True          # runs that differ only in KD settings share one stage 1 (e.g. proposed and wo_kd)
     device: str = "auto"               # auto | cpu | cuda | cuda:N
@@ -235,6 +238,7 @@ PROFILES: dict[str, dict] = {
         "model.encoder_init": "pretrained", "model.freeze_image": True, "model.freeze_text": True, "model.freeze_tabular": True,
         "train.batch_size": 32, "train.eval_every": 50, "train.max_epochs": 3, "train.kd_epochs": 2, "train.pretrain_epochs": 8,
         "train.lr_text": 1e-3, "train.lr_image": 3e-3, "train.lr_other": 1e-3,   # random-init small encoders: the paper's fine-tuning rates learn too little
+        "train.pretrain_lr_image": 1e-2, "train.pretrain_lr_tabular": 1e-2,      # chosen on validation (10a_pretrain, results/pretrain_rate_search.csv)
         "study.n_bootstrap": 500,
     },
     "smoke": {

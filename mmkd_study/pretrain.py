@@ -8,6 +8,7 @@ import hashlib, json
 from dataclasses import replace
 from pathlib import Path
 
+import pandas as pd
 import torch
 
 from .config import Config, MODALITIES, seeded
@@ -17,14 +18,15 @@ from .model import build_model, modality_inputs
 from .train import Trainer, make_batch
 
 # %% auto #0
-__all__ = ['ENCODER_FIELDS', 'PRETRAIN_TRAIN_FIELDS', 'pretrain_config', 'vocabulary_hash', 'encoder_features',
-           'use_pretrained_encoders']
+__all__ = ['ENCODER_FIELDS', 'PRETRAIN_TRAIN_FIELDS', 'PRETRAIN_LR_GROUP', 'pretrain_config', 'vocabulary_hash',
+           'encoder_features', 'use_pretrained_encoders', 'pretrain_rate_search']
 
 # %% ../nbs/10a_pretrain.ipynb #9ec84e80
 ENCODER_FIELDS = ("d_fusion", "image_backbone", "image_weights", "image_token_grid", "text_encoder", "text_dropout", "text_token_pool",
                   "tabnet_n_d", "tabnet_n_a", "tabnet_steps")
 PRETRAIN_TRAIN_FIELDS = ("batch_size", "lr_text", "lr_image", "lr_other", "weight_decay", "eval_every", "lr_decay",
                          "plateau_patience", "max_decays", "device", "threads")
+PRETRAIN_LR_GROUP = {"image": "lr_image", "text": "lr_text", "tabular": "lr_other"}   # the optimiser group of each encoder
 
 def pretrain_config(cfg:Config, # the run that needs a pretrained encoder
                     modality:str, # image | text | tabular
@@ -32,12 +34,15 @@ def pretrain_config(cfg:Config, # the run that needs a pretrained encoder
     "The unimodal run that pretrains `modality`'s encoder: the run's data, encoder sizes and optimiser only."
     if modality not in MODALITIES: raise ValueError(f"unknown modality {modality!r}; expected one of {MODALITIES}")
     d = cfg.to_dict()
+    train = {k: d["train"][k] for k in PRETRAIN_TRAIN_FIELDS}
+    own = getattr(cfg.train, f"pretrain_lr_{modality}")
+    if own < 0: raise ValueError(f"train.pretrain_lr_{modality} must be > 0 (or 0: the run's own rate), got {own}")
+    if own: train[PRETRAIN_LR_GROUP[modality]] = own
     return Config.from_dict({
         "seed": cfg.seed, "data": d["data"],
         "model": {**{k: d["model"][k] for k in ENCODER_FIELDS}, "name": f"pretrain_{modality}", "fusion": "unimodal",
                   "modalities": [modality]},
-        "train": {**{k: d["train"][k] for k in PRETRAIN_TRAIN_FIELDS}, "max_epochs": cfg.train.pretrain_epochs,
-                  "kd": False, "gm": False}})
+        "train": {**train, "max_epochs": cfg.train.pretrain_epochs, "kd": False, "gm": False}})
 
 def vocabulary_hash(tokenizer) -> str:
     "Hash of a `TextTokenizer`'s vocabulary: a text encoder is only reusable with the same word pieces."
@@ -90,3 +95,28 @@ def use_pretrained_encoders(cfg:Config, model, # the run's configuration and fre
                                        f"delete {d} to recompute them")
                 parts = {**parts, s: replace(p, features={**p.features, m: saved[s]["features"]})}
     return parts, keys
+
+# %% ../nbs/10a_pretrain.ipynb #657fb744
+def pretrain_rate_search(cfg:Config, # a run of the grid: its seed, data (cohort_dir) and encoder sizes
+                         modality:str, # the encoder to pretrain
+                         rates, # candidate learning rates of its pretraining
+                         progress:bool=False) -> pd.DataFrame:
+    "Pretrain `modality`'s encoder at each rate (cached as the grid caches it); its validation loss per rate."
+    from mmkd_study.data import load_cohort, cohort_fingerprint
+    from mmkd_study.splits import split_cohort
+    from mmkd_study.train import prepare_data
+    cohort_dir = Path(cfg.data.cohort_dir)
+    df = load_cohort(cohort_dir)
+    split = split_cohort(df, cfg.seed, cfg.data.split_fractions, cfg.data.split_unit).to_numpy()
+    parts, tok, _ = prepare_data(cfg, df, split, cohort_dir)
+    parts = {s: parts[s] for s in ("train", "val")}           # the choice never sees the test split
+    rows = []
+    for r in rates:
+        c = cfg.updated({f"train.pretrain_lr_{modality}": float(r)})
+        uni = build_model(pretrain_config(c, modality), tok.vocab_size)
+        _, keys = use_pretrained_encoders(c, uni, parts, tok, cohort_dir, cohort_fingerprint(cohort_dir), progress)
+        h = pd.read_csv(cohort_dir / "cache" / "pretrained" / f"{modality}-{keys[modality]}" / "history.csv").dropna(subset=["val_loss"])
+        best = h.loc[h.val_loss.idxmin()]
+        rows.append({"modality": modality, "seed": cfg.seed, "rate": float(r), "best_val_loss": float(best.val_loss),
+                     "best_step": int(best.step), "evaluations": len(h), "best_at_last_evaluation": bool(best.step == h.step.iloc[-1])})
+    return pd.DataFrame(rows)

@@ -20,7 +20,7 @@ from .files import atomic_write_text, atomic_write_parquet
 __all__ = ['MODEL_GRID', 'run_config', 'default_cohort_dir', 'default_mimic_results_dir', 'git_commit', 'package_versions',
            'stage1_fingerprint', 'evaluate_subsets', 'train_run', 'study_notebooks_dir', 'check_parameters',
            'execute_notebook', 'RunOutcome', 'run_is_complete', 'ReproduceResult', 'default_jobs', 'placement',
-           'grid_order', 'reproduce', 'main']
+           'grid_order', 'reproduce', 'main', 'pretrain_search']
 
 # %% ../nbs/30_runner.ipynb #ee7f0582
 _NO_KD_GM = {"train.kd": False, "train.gm": False}
@@ -418,6 +418,13 @@ def main(argv=None) -> int:
     c.add_argument("--bench", action="store_true", help="print the generation time")
     from mmkd_study.mimic import add_mimic_arguments, add_mimic_subcommands, mimic_command
     add_mimic_arguments(c); add_mimic_subcommands(sub)          # MIMIC builder options, fake-mimic, bench-mimic (13_mimic)
+    s = sub.add_parser("pretrain-search", help="choose an encoder's pretraining rate on the validation split (nbs/10a_pretrain)")
+    s.add_argument("--profile", choices=list(PROFILES), default="quick")
+    s.add_argument("--modality", choices=list(MODALITIES), required=True)
+    s.add_argument("--rates", nargs="+", type=float, required=True)
+    s.add_argument("--seeds", nargs="+", type=int)
+    s.add_argument("--cohort", help="cohort directory (default: the profile's synthetic cohort)")
+    s.add_argument("--out", default="results/pretrain_rate_search.csv")
     b = sub.add_parser("bench", help="training, KD and loader throughput (nbs/40_bench)")
     b.add_argument("--size", choices=["tiny", "quick", "paper"], default="tiny", help="tiny: smoke sizes; quick: the CPU profile's model; paper: the paper's model")
     b.add_argument("--device", default="auto")
@@ -456,6 +463,10 @@ def main(argv=None) -> int:
             return 0
         if a.command in ("fake-mimic", "bench-mimic") or (a.command == "cohort" and (a.mimic_iv or a.mimic_note or a.mimic_cxr)):
             return mimic_command(a)
+        if a.command == "pretrain-search":
+            t = pretrain_search(a.profile, a.modality, a.rates, a.seeds, a.cohort, a.out)
+            print(t.to_string()); print(f"chosen on validation: train.pretrain_lr_{a.modality}={t.mean_best_val_loss.idxmin():g}; written: {a.out}")
+            return 0
         if a.command == "cohort":
             from mmkd_study.synthetic import make_cohort
             t = time.time()
@@ -474,3 +485,24 @@ def main(argv=None) -> int:
     for e in res.errors: print(f"  FAILED {e}")
     print(f"tables written to {res.results_dir}" + (" (incomplete)" if not res.ok else ""))
     return 0 if res.ok else 1
+
+# %% ../nbs/30_runner.ipynb #91cb38e2
+def pretrain_search(profile:str, modality:str, rates, # the encoder and its candidate pretraining rates
+                    seeds=None, cohort_dir=None, out="results/pretrain_rate_search.csv", progress:bool=True) -> pd.DataFrame:
+    "`pretrain_rate_search` over the seeds (default: the profile's); the results merged into `out`; the rate per mean validation loss."
+    from mmkd_study.pretrain import pretrain_rate_search
+    base = profile_config(profile)
+    cohort_dir = Path(cohort_dir or default_cohort_dir(profile)).resolve()
+    _ensure_cohort(base, cohort_dir, progress)
+    seeds = list(seeds if seeds is not None else base.study.seeds)
+    new = pd.concat([pretrain_rate_search(run_config(profile, f"{modality}_only", s, "synthetic", str(cohort_dir)), modality, rates, progress)
+                     for s in seeds], ignore_index=True).assign(profile=profile)
+    out = Path(out)
+    if out.exists():
+        old = pd.read_csv(out)
+        keep = ~old.set_index(["profile", "modality", "seed", "rate"]).index.isin(new.set_index(["profile", "modality", "seed", "rate"]).index)
+        new = pd.concat([old[keep], new], ignore_index=True)
+    new = new.sort_values(["profile", "modality", "rate", "seed"]).reset_index(drop=True)
+    atomic_write_text(out, new.to_csv(index=False))
+    return new[(new.profile == profile) & (new.modality == modality)].groupby("rate").agg(
+        mean_best_val_loss=("best_val_loss", "mean"), seeds=("seed", "nunique"), best_at_last=("best_at_last_evaluation", "sum"))

@@ -10,7 +10,8 @@ from sklearn.metrics import roc_auc_score, average_precision_score, brier_score_
 
 # %% auto #0
 __all__ = ['ROW_METRICS', 'check_binary', 'auroc', 'auprc', 'brier', 'prevalence', 'calibration_intercept_slope', 'metric_rows',
-           'resampled_metric', 'bootstrap_ci', 'delong_test', 'delong_reference_data', 'paired_bootstrap_test', 'holm']
+           'resampled_metric', 'bootstrap_ci', 'delong_test', 'delong_reference_data', 'paired_bootstrap_test', 'holm',
+           'min_detectable_difference', 'seed_bootstrap_test']
 
 # %% ../nbs/11_stats.ipynb #6c8b2906
 def check_binary(y, p, name:str="p") -> tuple[np.ndarray, np.ndarray]:
@@ -189,3 +190,32 @@ def holm(p_values) -> np.ndarray:
     ok = np.isfinite(p)
     if ok.any(): out[ok] = multipletests(p[ok], method="holm")[1]
     return out
+
+# %% ../nbs/11_stats.ipynb #fffb1a79
+def min_detectable_difference(se:float, alpha:float=0.05, power:float=0.8) -> float:
+    "Smallest true difference a two-sided test at `alpha` detects with probability `power`, given the difference's standard error."
+    return float((sps.norm.ppf(1 - alpha / 2) + sps.norm.ppf(power)) * se)
+
+def seed_bootstrap_test(per_seed:list, # per seed (y, P1, P2): P (k, n) or (n,) on the same admissions; or (y1, P1, y2, P2): unpaired
+                        metric:str="auroc", n_resamples:int=1000, level:float=0.95, seed:int=0) -> dict:
+    "Two-level bootstrap (seeds, then admissions within a seed) of the mean over seeds of metric(P1) − metric(P2)."
+    rng = np.random.default_rng(seed)
+    est, boot = [], []
+    for entry in per_seed:
+        y1, p1, y2, p2 = (entry[0], entry[1], entry[0], entry[2]) if len(entry) == 3 else entry
+        y1, y2 = np.asarray(y1), np.asarray(y2); P1, P2 = np.atleast_2d(p1), np.atleast_2d(p2)
+        check_binary(y1, P1[0], "p1"); check_binary(y2, P2[0], "p2")
+        i1 = _resample_indices(y1, n_resamples, rng, True)
+        i2 = i1 if len(entry) == 3 else _resample_indices(y2, n_resamples, rng, True)   # paired: the same admissions
+        est.append(np.mean([metric_rows(metric, y1[None], a[None])[0] - metric_rows(metric, y2[None], b[None])[0] for a, b in zip(P1, P2)]))
+        boot.append(np.mean([resampled_metric(metric, y1, a, i1) - resampled_metric(metric, y2, b, i2) for a, b in zip(P1, P2)], axis=0))
+    if not est: raise ValueError("seed_bootstrap_test needs at least one seed's predictions")
+    D, S = np.vstack(boot), len(boot)                                         # (seeds, resamples)
+    seeds, cols = rng.integers(0, S, (n_resamples, S)), rng.integers(0, n_resamples, (n_resamples, S))
+    d = D[seeds, cols].mean(1)                                                # a seed drawn twice gets two admission resamples
+    alpha = (1 - level) / 2
+    lo, hi = np.quantile(d, [alpha, 1 - alpha])
+    se = float(d.std(ddof=1))
+    return {"difference": float(np.mean(est)), "low": float(lo), "high": float(hi),
+            "p_value": float(min(1.0, 2 * min((d <= 0).mean(), (d >= 0).mean()))), "se": se,
+            "mdd": min_detectable_difference(se), "seeds": S}

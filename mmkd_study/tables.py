@@ -12,17 +12,17 @@ import pandas as pd
 
 from .config import MODALITIES, modality_subsets, subset_name
 from .files import atomic_write_text
-from .stats import bootstrap_ci, delong_test, paired_bootstrap_test, holm
+from .stats import bootstrap_ci, delong_test, holm, seed_bootstrap_test
 
 ALL_MODALITIES = subset_name(MODALITIES)
 DATA_SOURCE_LABEL = {"synthetic": "synthetic cohort (not MIMIC-IV)", "mimic": "MIMIC-IV"}
 
 # %% auto #0
-__all__ = ['ALL_MODALITIES', 'DATA_SOURCE_LABEL', 'SUBSET_ORDER', 'ABLATIONS', 'DEEP_BASELINES', 'TABLE1_CONTINUOUS',
-           'TABLE1_CATEGORICAL', 'SMALL_CELL', 'collect_runs', 'table2_comparison', 'write_table',
-           'collect_predictions', 'add_intervals_and_tests', 'table3_missing', 'table4_ablation', 'findings',
-           'small_cell', 'complementary_suppression', 'count_with', 'table1_cohort', 'shareable_flow',
-           'cohort_flow_table']
+__all__ = ['ALL_MODALITIES', 'DATA_SOURCE_LABEL', 'SUBSET_ORDER', 'ABLATIONS', 'MISSING_SUBSETS', 'DEEP_BASELINES',
+           'TABLE1_CONTINUOUS', 'TABLE1_CATEGORICAL', 'SMALL_CELL', 'collect_runs', 'table2_comparison', 'write_table',
+           'collect_predictions', 'seed_pairs', 'claim_test', 'fmt_p', 'add_intervals_and_tests', 'table3_missing',
+           'table4_ablation', 'verdict', 'findings', 'small_cell', 'complementary_suppression', 'count_with',
+           'table1_cohort', 'shareable_flow', 'cohort_flow_table']
 
 # %% ../nbs/20_tables.ipynb #4e53e515
 def collect_runs(runs_dir, # <results>/runs/<profile>
@@ -93,17 +93,42 @@ def collect_predictions(runs_dir, models:list, seeds:list, split:str="test") -> 
     cols = ["model", "seed", "hadm_id", "label", "probability", "subset"]
     return pd.concat(out, ignore_index=True)[cols] if out else pd.DataFrame(columns=cols)
 
-def _aligned(preds:pd.DataFrame, model:str, other:str, subset:str):
-    a = preds[(preds.model == model) & (preds.subset == subset)].set_index(["seed", "hadm_id"])
-    b = preds[(preds.model == other) & (preds.subset == subset)].set_index(["seed", "hadm_id"])
-    j = a.join(b, lsuffix="_a", rsuffix="_b", how="inner")
-    return j.label_a.to_numpy(), j.probability_a.to_numpy(), j.probability_b.to_numpy()
+def seed_pairs(preds:pd.DataFrame, model:str, other:str, # two models of `collect_predictions`
+               subsets:list, # the modality subsets the comparison averages over
+              ) -> tuple[list, bool]:
+    "Per seed both models' probabilities (subsets × admissions), paired when their test admissions agree; `(entries, paired)`."
+    def wide(m, s):
+        g = preds[(preds.model == m) & (preds.seed == s) & preds.subset.isin(subsets)]
+        w = g.pivot(index="hadm_id", columns="subset", values="probability")
+        if len(g) == 0 or set(w.columns) != set(subsets): return None
+        return w[list(subsets)].dropna(), g.drop_duplicates("hadm_id").set_index("hadm_id").label
+    seeds = sorted(set(preds.seed[preds.model == model]) & set(preds.seed[preds.model == other]))
+    both = [(wide(model, s), wide(other, s)) for s in seeds]
+    both = [(a, b) for a, b in both if a is not None and b is not None and a[1].nunique() == 2 and b[1].nunique() == 2]
+    paired = all(a[0].index.equals(b[0].index) for a, b in both)
+    if paired: return [(a[1].loc[a[0].index].to_numpy(), a[0].to_numpy().T, b[0].to_numpy().T) for a, b in both], True
+    return [(a[1].loc[a[0].index].to_numpy(), a[0].to_numpy().T, b[1].loc[b[0].index].to_numpy(), b[0].to_numpy().T) for a, b in both], False
+
+def claim_test(preds:pd.DataFrame, model:str, other:str, subsets:list, metric:str="auroc",
+               n_bootstrap:int=1000, seed:int=0) -> dict|None:
+    "`seed_bootstrap_test` of metric(model) − metric(other) over `subsets`, with per-seed DeLong p (one subset, paired); None without data."
+    entries, paired = seed_pairs(preds, model, other, subsets)
+    if not entries: return None
+    out = {**seed_bootstrap_test(entries, metric, n_bootstrap, seed=seed), "paired": paired}
+    if metric == "auroc" and paired and len(subsets) == 1:
+        out["p_delong_per_seed"] = [delong_test(y, a[0], b[0])[3] for y, a, b in entries]
+    return out
+
+def fmt_p(v) -> str:
+    "A p-value for a table: '' when absent, '<0.001' when tiny."
+    return "" if v is None or pd.isna(v) else ("<0.001" if v < 0.001 else f"{v:.3f}")
 
 def add_intervals_and_tests(table:pd.DataFrame, preds:pd.DataFrame, subset:str=ALL_MODALITIES,
                             reference:str="proposed", n_bootstrap:int=1000, seed:int=0) -> pd.DataFrame:
-    "Bootstrap 95% CIs (pooled seeds) and DeLong / paired-bootstrap p-values against `reference`, Holm-adjusted."
+    "Bootstrap 95% CIs (pooled seeds); against `reference`: difference, CI, p (Holm), MDD from the seeds × admissions bootstrap."
     table = table.copy()
-    for col in ("auroc_ci", "auprc_ci", "p_delong", "p_auprc"): table[col] = None
+    cols = ("auroc_ci", "auprc_ci", "diff_auroc", "diff_auroc_ci", "p_auroc", "mdd_auroc", "p_delong_per_seed", "p_auprc")
+    for col in cols: table[col] = None
     for i, row in table.iterrows():
         g = preds[(preds.model == row.model) & (preds.subset == subset)]
         if g.label.nunique() == 2:
@@ -111,12 +136,14 @@ def add_intervals_and_tests(table:pd.DataFrame, preds:pd.DataFrame, subset:str=A
             table.at[i, "auroc_ci"] = f"{lo:.3f}–{hi:.3f}"
             _, lo, hi = bootstrap_ci(g.label, g.probability, "auprc", n_bootstrap, seed=seed)
             table.at[i, "auprc_ci"] = f"{lo:.3f}–{hi:.3f}"
-        if row.model != reference and reference in set(preds.model):
-            y, pa, pb = _aligned(preds, reference, row.model, subset)
-            if len(y) and 0 < y.sum() < len(y):
-                table.at[i, "p_delong"] = delong_test(y, pa, pb)[3]
-                table.at[i, "p_auprc"] = paired_bootstrap_test(y, pa, pb, "auprc", n_bootstrap, seed=seed)[3]
-    for col in ("p_delong", "p_auprc"):
+        if row.model == reference or reference not in set(preds.model): continue
+        r = claim_test(preds, reference, row.model, [subset], "auroc", n_bootstrap, seed)
+        if r is None: continue
+        table.at[i, "diff_auroc"] = r["difference"]; table.at[i, "p_auroc"] = r["p_value"]; table.at[i, "mdd_auroc"] = r["mdd"]
+        table.at[i, "diff_auroc_ci"] = f"{r['low']:+.3f} to {r['high']:+.3f}" + ("" if r["paired"] else " (unpaired)")
+        table.at[i, "p_delong_per_seed"] = ", ".join(fmt_p(p) for p in r.get("p_delong_per_seed", []))
+        table.at[i, "p_auprc"] = claim_test(preds, reference, row.model, [subset], "auprc", n_bootstrap, seed)["p_value"]
+    for col in ("p_auroc", "p_auprc"):
         table[col + "_holm"] = holm(pd.to_numeric(table[col], errors="coerce"))
     return table
 
@@ -144,7 +171,11 @@ ABLATIONS = {"proposed": ("yes", "yes", "yes", "ours: patient split, GM on all m
              "released_no_padding_mask": ("yes", "yes", "yes", "released: padding attended in fusion"),
              "kd_drop_sample": ("yes", "yes (per-sample drop)", "yes", "ours: modalities dropped per sample")}
 
-def table4_ablation(runs:pd.DataFrame, models:list, data:str) -> pd.DataFrame:
+MISSING_SUBSETS = [s for s in SUBSET_ORDER if s != ALL_MODALITIES]
+
+def table4_ablation(runs:pd.DataFrame, models:list, data:str,
+                    preds:pd.DataFrame|None=None, # test predictions (`collect_predictions`): adds each ablation's test against proposed
+                    n_bootstrap:int=1000, seed:int=0) -> pd.DataFrame:
     "PB / KD / GM on and off: AUROC and AUPRC with all modalities and averaged over the 6 subsets with something missing."
     rows = []
     for model in [m for m in ABLATIONS if m in models]:
@@ -156,7 +187,19 @@ def table4_ablation(runs:pd.DataFrame, models:list, data:str) -> pd.DataFrame:
                      "AUROC all": _mean_sd(full.auroc), "AUPRC all": _mean_sd(full.auprc),
                      "AUROC missing (mean of 6 subsets)": _mean_sd(per_seed.auroc), "AUPRC missing (mean of 6 subsets)": _mean_sd(per_seed.auprc),
                      "auroc_all_mean": full.auroc.mean(), "auroc_missing_mean": per_seed.auroc.mean()})
-    return pd.DataFrame(rows)
+    t = pd.DataFrame(rows)
+    if preds is None or not len(t) or "proposed" not in set(preds.model): return t
+    for scope, subsets in (("all", [ALL_MODALITIES]), ("missing", MISSING_SUBSETS)):
+        res = [claim_test(preds, "proposed", m, subsets, "auroc", n_bootstrap, seed) if m != "proposed" else None for m in t.model]
+        p = holm([r["p_value"] if r else np.nan for r in res])
+        t[f"Δ {scope} (proposed − row) [95% CI]"] = [f"{r['difference']:+.3f} [{r['low']:+.3f}, {r['high']:+.3f}]"
+                                                    + ("" if r["paired"] else " unpaired") if r else "" for r in res]
+        t[f"p {scope} (Holm)"] = [fmt_p(v) if r else "" for r, v in zip(res, p)]
+        t[f"MDD {scope}"] = [f"{r['mdd']:.3f}" if r else "" for r in res]
+        t[f"delta_{scope}_mean"] = [r["difference"] if r else np.nan for r in res]
+        t[f"p_{scope}_holm_mean"] = p                                       # numbers for `findings` (not shown)
+        t[f"mdd_{scope}_mean"] = [r["mdd"] if r else np.nan for r in res]
+    return t
 
 # %% ../nbs/20_tables.ipynb #30c04b4f
 DEEP_BASELINES = ("image_only", "text_only", "tabular_only", "early_fusion", "late_fusion", "mbt", "medfuse_lstm", "ogm_ge_concat")
@@ -165,18 +208,32 @@ _ABLATION_WORDS = {"wo_kd": ("KD", "missing"), "kd_drop_sample": ("per-sample in
                    "wo_pb_mbt": ("PB (vs MBT with OGM-GE)", "all"), "released_admission_split": ("admission-level splitting (leaky)", "all"),
                    "released_gm_no_image": ("GM on the image branch", "all"), "released_no_padding_mask": ("padding masks in fusion", "all")}
 
-def findings(t2:pd.DataFrame, # Table 2 (with `p_delong_holm`)
-             t4:pd.DataFrame, # Table 4
+def _p_number(v) -> float:
+    "A p-value back from a table cell ('<0.001', '0.412', '' or a number)."
+    if isinstance(v, str): return 0.0005 if v.startswith("<") else (float(v) if v.strip() else np.nan)
+    return np.nan if v is None else float(v)
+
+def verdict(difference:float, p_holm:float, mdd:float) -> str:
+    "A claim's verdict: resolved (either way) when its Holm-adjusted p < 0.05, else not resolved, with the MDD beside it."
+    if pd.isna(p_holm): return "not tested"
+    if p_holm < 0.05: return f"**resolved: proposed {'better' if difference > 0 else 'worse'}**"
+    return f"not resolved (the study could detect {mdd:.3f}; not the same as no effect)"
+
+def findings(t2:pd.DataFrame, # Table 2 (with `diff_auroc`, `p_auroc_holm`, `mdd_auroc`)
+             t4:pd.DataFrame, # Table 4 (with the tests of `table4_ablation(..., preds)`)
             ) -> list[str]:
-    "Markdown bullet points: the proposed model against the best baselines, and each ablation, with numbers."
+    "Markdown bullet points: the proposed model against the best baselines, and each ablation, with effect, CI, p, MDD and verdict."
     a = t2.set_index("model")
     if "proposed" not in a.index or pd.isna(a.at["proposed", "auroc_mean"]):
         return ["- The proposed model has no complete run, so nothing can be compared."]
     P = a.loc["proposed"]
     def vs(m, what):
-        r = a.loc[m]; p = r.get("p_delong_holm") or "n/a"
-        return (f"- {what}: `proposed` {P.auroc_mean:.3f} ± {P.auroc_sd:.3f} vs `{m}` {r.auroc_mean:.3f} ± {r.auroc_sd:.3f} AUROC "
-                f"(difference {P.auroc_mean - r.auroc_mean:+.3f}; DeLong p on pooled seeds, Holm-adjusted: {p}).")
+        r = a.loc[m]
+        line = (f"- {what}: `proposed` {P.auroc_mean:.3f} ± {P.auroc_sd:.3f} vs `{m}` {r.auroc_mean:.3f} ± {r.auroc_sd:.3f} AUROC")
+        if pd.isna(r.get("diff_auroc")): return line + " (no paired test)."
+        p = _p_number(r.get("p_auroc_holm"))
+        return line + (f": difference {float(r.diff_auroc):+.3f} (95% CI {r.diff_auroc_ci}; p {fmt_p(p)} Holm-adjusted; "
+                       f"minimum detectable difference {float(r.mdd_auroc):.3f}): {verdict(float(r.diff_auroc), p, float(r.mdd_auroc))}.")
     out = []
     for names, what in ((DEEP_BASELINES, "Best deep baseline"), ([m for m in a.index if str(m).endswith("_logreg")], "Best simple reference")):
         cands = a.loc[[m for m in names if m in a.index and pd.notna(a.at[m, "auroc_mean"])]]
@@ -189,8 +246,15 @@ def findings(t2:pd.DataFrame, # Table 2 (with `p_delong_holm`)
             if m not in b.index or pd.isna(b.at[m, f"auroc_{where}_mean"]): continue
             ours, theirs = b.at["proposed", f"auroc_{where}_mean"], b.at[m, f"auroc_{where}_mean"]
             scope = "with modalities missing (mean of the 6 subsets)" if where == "missing" else "with all modalities"
-            out.append(f"- {what}: `proposed` {ours:.3f} vs `{m}` {theirs:.3f} AUROC {scope} (difference {ours - theirs:+.3f}).")
-    return out + ["- Differences smaller than the sd over seeds in the tables below are within seed-to-seed variation."]
+            line = f"- {what}: `proposed` {ours:.3f} vs `{m}` {theirs:.3f} AUROC {scope}"
+            if f"delta_{where}_mean" in b and pd.notna(b.at[m, f"delta_{where}_mean"]):
+                d, p, mdd = (float(b.at[m, f"{k}_{where}_{s}"]) for k, s in (("delta", "mean"), ("p", "holm_mean"), ("mdd", "mean")))
+                line += (f": difference {d:+.3f} ({b.at[m, f'Δ {where} (proposed − row) [95% CI]'].split(' ', 1)[1]}; p {fmt_p(p)} Holm-adjusted; "
+                         f"minimum detectable difference {mdd:.3f}): {verdict(d, p, mdd)}.")
+            else: line += f" (difference {ours - theirs:+.3f}; no paired test)."
+            out.append(line)
+    return out + ["- Tests resample seeds and, within each, the test admissions (two-level bootstrap): training variance counts. "
+                  "A difference that is not resolved may still be real: compare it with the minimum detectable difference (80% power, α 0.05)."]
 
 # %% ../nbs/20_tables.ipynb #1125591c
 TABLE1_CONTINUOUS = {"anchor_age": "age, years", "lab_50813": "lactate, mmol/L", "lab_50912": "creatinine, mg/dL",
