@@ -4,13 +4,13 @@
 
 # %% ../nbs/00a_files.ipynb #d47e2ab4
 from __future__ import annotations
-import os
+import os, threading
 from pathlib import Path
 
 import pandas as pd
 
 # %% auto #0
-__all__ = ['atomic_write', 'atomic_write_text', 'atomic_write_parquet', 'atomic_torch_save']
+__all__ = ['atomic_write', 'atomic_write_text', 'atomic_write_parquet', 'atomic_torch_save', 'file_sha256']
 
 # %% ../nbs/00a_files.ipynb #9b740a48
 def atomic_write(path, # destination
@@ -18,8 +18,10 @@ def atomic_write(path, # destination
                 ) -> Path:
     "Write a file with `write(tmp)` and rename it to `path`: the file is complete or absent."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp{path.suffix}")
-    write(tmp); os.replace(tmp, path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}-{threading.get_ident()}.tmp{path.suffix}")
+    try: write(tmp); os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True); raise
     return path
 
 def atomic_write_text(path, # destination
@@ -35,3 +37,12 @@ def atomic_torch_save(obj, path) -> None:
     "`torch.save` atomically: a checkpoint is complete or absent."
     import torch
     atomic_write(path, lambda tmp: torch.save(obj, tmp))
+
+# %% ../nbs/00a_files.ipynb #b6ab56fc
+def file_sha256(path) -> str:
+    "Hex SHA-256 of a file's bytes, read in chunks."
+    import hashlib
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""): h.update(chunk)
+    return h.hexdigest()

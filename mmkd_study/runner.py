@@ -14,13 +14,13 @@ import numpy as np
 import pandas as pd
 
 from .config import Config, MODALITIES, PROFILES, modality_subsets, profile_config, subset_name
-from .files import atomic_write_text, atomic_write_parquet
+from .files import atomic_write_text, atomic_write_parquet, file_sha256
 
 # %% auto #0
 __all__ = ['MODEL_GRID', 'run_config', 'default_cohort_dir', 'default_mimic_results_dir', 'git_commit', 'package_versions',
            'stage1_fingerprint', 'evaluate_subsets', 'train_run', 'study_notebooks_dir', 'check_parameters',
-           'execute_notebook', 'RunOutcome', 'run_is_complete', 'ReproduceResult', 'default_jobs', 'placement',
-           'grid_order', 'reproduce', 'main', 'pretrain_search']
+           'execute_notebook', 'RunOutcome', 'run_state', 'run_is_complete', 'ReproduceResult', 'check_writable',
+           'default_jobs', 'placement', 'grid_order', 'reproduce', 'main', 'pretrain_search']
 
 # %% ../nbs/30_runner.ipynb #ee7f0582
 _NO_KD_GM = {"train.kd": False, "train.gm": False}
@@ -190,7 +190,7 @@ def train_run(cfg:Config, # the run's configuration (from `run_config`)
     if cfg.model.kind == "sklearn": pred = _train_reference(cfg, df, cohort_dir, split)
     else: pred, extra = _train_torch(cfg, df, cohort_dir, split, run_dir, resume, progress, cfg.fingerprint(data_fp), data_fp)
     atomic_write_parquet(pred, run_dir / "predictions.parquet")
-    record = {"status": "complete", "model": cfg.model.name, "seed": cfg.seed, "profile": cfg.study.profile,
+    record = {"status": "complete", "files": {"predictions.parquet": file_sha256(run_dir / "predictions.parquet")}, "model": cfg.model.name, "seed": cfg.seed, "profile": cfg.study.profile,
               "data_source": cfg.data.source, "data_fingerprint": data_fp,
               "run_fingerprint": cfg.fingerprint(data_fp), "config": cfg.to_dict(),
               "metrics": {"test": evaluate_subsets(pred, "test"), "val": evaluate_subsets(pred, "val")},
@@ -254,13 +254,23 @@ class RunOutcome:
     run_dir: Path
     error: str = ""
 
-def run_is_complete(run_dir, cfg:Config, data_fingerprint:str) -> bool:
-    "True when `run_dir` holds a complete run with this configuration and data."
-    path = Path(run_dir) / "metrics.json"
-    if not (path.exists() and (Path(run_dir) / "predictions.parquet").exists()): return False
+def run_state(run_dir, cfg:Config, data_fingerprint:str) -> str:
+    "'complete', 'absent', 'stale' (another configuration or data) or 'corrupt: why' for the run in `run_dir`."
+    run_dir = Path(run_dir); path = run_dir / "metrics.json"
+    if not path.exists(): return "absent"
     try: rec = json.loads(path.read_text())
-    except json.JSONDecodeError: return False
-    return rec.get("status") == "complete" and rec.get("run_fingerprint") == cfg.fingerprint(data_fingerprint)
+    except (json.JSONDecodeError, UnicodeDecodeError): return f"corrupt: {path} is not valid JSON"
+    if rec.get("status") != "complete" or rec.get("run_fingerprint") != cfg.fingerprint(data_fingerprint): return "stale"
+    files = rec.get("files")
+    if not files: return f"corrupt: {path} lists no file hashes (written by an older version)"
+    for name, digest in files.items():
+        if not (run_dir / name).exists(): return f"corrupt: {run_dir / name} is missing"
+        if file_sha256(run_dir / name) != digest: return f"corrupt: {run_dir / name} does not match the hash in metrics.json"
+    return "complete"
+
+def run_is_complete(run_dir, cfg:Config, data_fingerprint:str) -> bool:
+    "True when `run_dir` holds a complete run with this configuration and data, its files as they were written."
+    return run_state(run_dir, cfg, data_fingerprint) == "complete"
 
 # %% ../nbs/30_runner.ipynb #d7898a19
 @dataclass
@@ -274,6 +284,16 @@ class ReproduceResult:
     def failed(self): return [r for r in self.runs if r.status == "failed"]
     @property
     def ok(self): return not self.failed and not self.errors
+
+def check_writable(path:Path, what:str) -> None:
+    "Fail before any training when `path` (a folder the study writes) is a file, or cannot be created or written."
+    import tempfile
+    if path.exists() and not path.is_dir(): raise NotADirectoryError(f"{what} {path} is a file, not a folder; give a folder")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".write-check-"): pass
+    except OSError as e:
+        raise PermissionError(f"{what} {path}: cannot write there ({e.strerror or e}); give a writable folder with free space") from None
 
 def _ensure_cohort(cfg:Config, cohort_dir:Path, progress:bool) -> None:
     if (cohort_dir / "cohort.parquet").exists(): return
@@ -333,6 +353,7 @@ def reproduce(profile:str="quick", # smoke | quick | paper
     train_params = dict(profile=profile, model=models[0], seed=0, data=data, cohort_dir=str(cohort_dir),
                         run_dir="", overrides=overrides or {})
     check_parameters(nbs / "train.ipynb", train_params)     # typos fail before hours of training
+    for path, what in ((results_dir, "--results"), (runs_dir, "--runs"), (figures_dir, "--figures")): check_writable(path, what)
     _ensure_cohort(base.updated({"data.source": data}), cohort_dir, progress)
     data_fp = cohort_fingerprint(cohort_dir)
     errors = []
@@ -347,7 +368,9 @@ def reproduce(profile:str="quick", # smoke | quick | paper
     def one(item) -> RunOutcome:
         model, seed, cfg = item
         run_dir = runs_dir / model / f"seed{seed}"
-        if not force and run_is_complete(run_dir, cfg, data_fp): return RunOutcome(model, seed, "skipped", run_dir)
+        state = run_state(run_dir, cfg, data_fp)
+        if not force and state == "complete": return RunOutcome(model, seed, "skipped", run_dir)
+        if state.startswith("corrupt"): tqdm.write(f"{model} seed {seed}: {state[9:]}; training it again")
         (run_dir / "metrics.json").unlink(missing_ok=True)
         try:
             execute_notebook(nbs / "train.ipynb", run_dir / "train.ipynb",
@@ -477,7 +500,7 @@ def main(argv=None) -> int:
                               f"on {os.cpu_count()} CPU cores ({a.n / dt:.0f} admissions/s)")
             return 0
         res = reproduce(a.profile, a.data, a.cohort, a.results, a.figures, a.runs, a.models, a.seeds, _parse_set(a.set), a.jobs, a.force)
-    except (KeyError, ValueError, FileNotFoundError, FileExistsError, NotADirectoryError, TypeError) as e:
+    except (KeyError, ValueError, FileNotFoundError, FileExistsError, NotADirectoryError, PermissionError, TypeError) as e:
         print(f"mmkd-study: error: {e.args[0] if e.args else e}", file=sys.stderr); return 2
     done = {s: sum(o.status == s for o in res.runs) for s in ("complete", "skipped", "failed")}
     print(f"runs: {done['complete']} trained, {done['skipped']} already complete, {done['failed']} failed")

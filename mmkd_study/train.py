@@ -4,7 +4,7 @@
 
 # %% ../nbs/10_train.ipynb #4e3774da
 from __future__ import annotations
-import math
+import math, warnings
 from contextlib import nullcontext
 from dataclasses import dataclass, asdict
 from pathlib import Path
@@ -241,7 +241,13 @@ class Trainer:
         t = self.cfg.train
         last = self.ckpt_dir / "last.pt"
         self.shared_stage1 = False
-        if resume and last.exists(): self._load(torch.load(last, weights_only=True))
+        state = None
+        if resume and last.exists():
+            try: state = torch.load(last, weights_only=True)
+            except Exception as e:                        # a damaged checkpoint is reported and the run starts afresh
+                warnings.warn(f"{last}: unreadable checkpoint ({type(e).__name__}: {str(e)[:120]}); starting this run from the beginning")
+                last.unlink()
+        if state is not None: self._load(state)
         else:
             self.global_step, self.done = 0, False; self._new_stage(1)
             torch.manual_seed(self.cfg.seed * 7919 + 1)       # stage 1 starts from the same state, whatever ran before it here

@@ -82,7 +82,25 @@ def test_a_failing_run_is_named_and_the_grid_goes_on(smoke, tmp_path):
 
 def test_reproduce_never_generates_over_a_users_folder(tmp_path, capsys):
     from mmkd_study.runner import main
-    (tmp_path / "images").mkdir(); (tmp_path / "images/mine.png").write_bytes(b"mine")   # a folder without cohort.parquet
-    assert main(["reproduce", "--profile", "smoke", "--cohort", str(tmp_path), "--results", str(tmp_path / "r")]) == 2
+    mine = tmp_path / "mine"; (mine / "images").mkdir(parents=True); (mine / "images/mine.png").write_bytes(b"mine")  # no cohort.parquet
+    assert main(["reproduce", "--profile", "smoke", "--cohort", str(mine), "--results", str(tmp_path / "r")]) == 2
     assert "is not empty (images)" in capsys.readouterr().err
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["images"] and (tmp_path / "images/mine.png").read_bytes() == b"mine"
+    assert sorted(p.name for p in mine.iterdir()) == ["images"] and (mine / "images/mine.png").read_bytes() == b"mine"
+
+def test_a_damaged_run_is_noticed_and_redone(smoke):
+    res, d = smoke
+    run = next(o.run_dir for o in res.runs if o.model == "image_pixel_logreg")   # one no other test re-trains
+    pred = run / "predictions.parquet"
+    good = pred.read_bytes(); pred.write_bytes(good[: len(good) // 2])            # truncated after it was vouched for
+    again = reproduce("smoke", cohort_dir=d / "cohort", results_dir=d / "results", progress=False)
+    status = {o.model: o.status for o in again.runs}
+    assert status.pop("image_pixel_logreg") == "complete" and status.pop("tabular_logreg") in ("skipped", "complete")
+    assert set(status.values()) == {"skipped"}
+    assert pd.read_parquet(pred).equals(pd.read_parquet(pd.io.common.BytesIO(good)))  # redone to the same predictions
+
+def test_an_unwritable_results_folder_fails_before_training(tmp_path, capsys):
+    from mmkd_study.runner import main
+    (tmp_path / "results").write_text("a file")
+    assert main(["reproduce", "--profile", "smoke", "--cohort", str(tmp_path / "c"), "--results", str(tmp_path / "results")]) == 2
+    assert "is a file, not a folder" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["results"]               # no cohort generated, no temporary files
