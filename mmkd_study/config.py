@@ -16,7 +16,7 @@ import pandas as pd
 # %% auto #0
 __all__ = ['MODALITIES', 'CATEGORICAL_FEATURES', 'WHERE_IT_RUNS', 'PROFILES', 'modality_subsets', 'subset_name',
            'tabular_features', 'tabular_columns', 'DataConfig', 'ModelConfig', 'TrainConfig', 'StudyConfig', 'Config',
-           'profile_config', 'use_kernels', 'seed_everything', 'get_device', 'seeded']
+           'profile_config', 'validate_config', 'use_kernels', 'seed_everything', 'get_device', 'seeded']
 
 # %% ../nbs/00_config.ipynb #f233f41a
 MODALITIES: tuple[str, ...] = ("image", "text", "tabular")
@@ -260,6 +260,48 @@ def profile_config(profile:str="quick", # smoke | quick | paper
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
     return Config().updated(PROFILES[profile]).updated(overrides or {})
+
+# %% ../nbs/00_config.ipynb #ca214664
+_CHOICES = {"data.source": ("synthetic", "mimic"), "data.split_unit": ("patient", "admission"), "data.on_bad_image": ("raise", "missing"),
+            "model.kind": ("torch", "sklearn"), "model.fusion": ("pb", "mbt", "early", "late", "lstm", "unimodal", "none"),
+            "model.pool_fusion": ("weight", "mean"), "model.missing": ("initial_tokens", "exclude"),
+            "model.encoder_init": ("scratch", "pretrained"), "train.gm_rule": ("pool_weights", "ogm_ge"), "train.kd_drop": ("batch", "sample")}
+_POSITIVE = ("data.n_admissions", "data.image_size", "data.max_text_tokens", "data.vocab_size", "model.d_fusion", "model.n_fusion_tokens",
+             "model.fusion_depth", "model.fusion_heads", "model.fusion_ff_dim", "model.image_token_grid", "model.text_token_pool",
+             "model.tabnet_n_d", "model.tabnet_n_a", "model.tabnet_steps", "train.batch_size", "train.eval_every", "train.plateau_patience",
+             "train.max_decays", "train.max_epochs", "train.kd_epochs", "train.pretrain_epochs", "train.lr_text", "train.lr_image",
+             "train.lr_pool", "train.lr_other", "train.kd_temperature", "study.n_bootstrap", "study.calibration_n", "study.jobs")
+_NON_NEGATIVE = ("train.weight_decay", "train.kd_weight", "train.kd_student_hard_label", "train.gm_alpha", "train.threads", "train.num_workers",
+                 "train.pretrain_lr_image", "train.pretrain_lr_text", "train.pretrain_lr_tabular", "seed", "data.cohort_seed")
+_SHARES = ("data.missing_image", "data.missing_text", "data.missing_tabular", "model.fusion_dropout", "model.text_dropout")
+
+def validate_config(cfg:Config) -> Config:
+    "`cfg` unchanged when every value is in range; else a ValueError naming the parameter, its value and what is allowed."
+    v = _flatten(cfg.to_dict())
+    def bad(k, what): raise ValueError(f"{k} = {v[k]!r}: {what} (set it with --set {k}=...)")
+    for k, allowed in _CHOICES.items():
+        if v[k] not in allowed: bad(k, f"must be one of {', '.join(allowed)}")
+    for k in _POSITIVE + _NON_NEGATIVE + _SHARES:
+        x = v[k]
+        if isinstance(x, bool) or not isinstance(x, (int, float)) or not np.isfinite(x): bad(k, "must be a finite number")
+        if k in _POSITIVE and x <= 0: bad(k, "must be > 0")
+        if k in _NON_NEGATIVE and x < 0: bad(k, "must be ≥ 0")
+        if k in _SHARES and not 0 <= x < 1: bad(k, "must be in [0, 1)")
+    if not 0 < v["train.lr_decay"] <= 1: bad("train.lr_decay", "must be in (0, 1]")
+    if v["model.d_fusion"] % v["model.fusion_heads"]: bad("model.fusion_heads", f"must divide model.d_fusion = {v['model.d_fusion']}")
+    f = v["data.split_fractions"]
+    if len(f) != 3 or min(f) <= 0 or abs(sum(f) - 1) > 1e-6: bad("data.split_fractions", "must be 3 shares > 0 (train, val, test) that sum to 1")
+    for k in ("model.modalities", "train.gm_modalities"):
+        m = v[k]
+        if (k == "model.modalities" and not m) or len(set(m)) != len(m) or set(m) - set(MODALITIES):
+            bad(k, f"must be distinct modalities of {', '.join(MODALITIES)}" + (", at least one" if k == "model.modalities" else ""))
+    g = v["train.gm_epochs"]
+    if len(g) != 2 or not 0 <= g[0] <= g[1]: bad("train.gm_epochs", "must be (first, last) epochs with 0 ≤ first ≤ last")
+    s = v["study.seeds"]
+    if not s or any(isinstance(x, bool) or not isinstance(x, int) or x < 0 for x in s): bad("study.seeds", "must be one or more integers ≥ 0")
+    d = v["train.device"]
+    if not (d in ("auto", "cpu", "cuda") or (d.startswith("cuda:") and d[5:].isdigit())): bad("train.device", "must be auto, cpu, cuda or cuda:N")
+    return cfg
 
 # %% ../nbs/00_config.ipynb #19a3e52c
 def use_kernels(deterministic:bool) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .config import Config, MODALITIES, PROFILES, modality_subsets, profile_config, subset_name
+from .config import Config, MODALITIES, PROFILES, modality_subsets, profile_config, subset_name, validate_config
 from .files import atomic_write_text, atomic_write_parquet, file_sha256
 
 # %% auto #0
@@ -65,7 +65,7 @@ def run_config(profile:str="smoke", # smoke | quick | paper
     if data not in ("synthetic", "mimic"): raise ValueError(f"data must be 'synthetic' or 'mimic', got {data!r}")
     cfg = profile_config(profile).updated({**MODEL_GRID[model], "model.name": model, "seed": seed,
                                            "data.source": data, "data.cohort_dir": str(cohort_dir or default_cohort_dir(profile, data))})
-    return cfg.updated(overrides or {})
+    return validate_config(cfg.updated(overrides or {}))
 
 def default_cohort_dir(profile:str, data:str="synthetic") -> Path:
     "Where a profile's cohort lives by default (ignored by git)."
@@ -341,15 +341,29 @@ def reproduce(profile:str="quick", # smoke | quick | paper
     from tqdm.auto import tqdm
     from mmkd_study.data import cohort_fingerprint
     started = time.time()
-    base = profile_config(profile, overrides)
+    o = overrides or {}
+    for key, given, what in (("study.profile", profile, "--profile"), ("data.source", data, "--data"), ("data.cohort_dir", cohort_dir, "--cohort")):
+        if key in o and given is not None and str(o[key]) != str(given):
+            raise ValueError(f"--set {key}={o[key]} contradicts {what} {given}: give the value once, with {what}")
+    if "data.cohort_dir" in o: cohort_dir = o["data.cohort_dir"]
+    if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
+        raise ValueError(f"--jobs {jobs}: must be a whole number ≥ 1 (trainings at a time)")
+    base = validate_config(profile_config(profile, overrides))
     cohort_dir = Path(cohort_dir or default_cohort_dir(profile, data)).resolve()
     results_dir = Path(results_dir or (default_mimic_results_dir() if data == "mimic" else base.study.results_dir)).resolve()
     runs_dir = Path(runs_dir or results_dir / "runs" / profile).resolve()
     figures_dir = Path(figures_dir or results_dir.parent / "figures").resolve()
-    nbs = Path(notebooks_dir or study_notebooks_dir())
     models, seeds = list(models or base.study.models), list(seeds if seeds is not None else base.study.seeds)
+    if not seeds: raise ValueError("--seeds: give at least one seed")
+    made = cohort_dir / "cohort.json"
+    if "data.n_admissions" in o and (cohort_dir / "cohort.parquet").exists() and made.exists():
+        n = json.loads(made.read_text()).get("n_admissions")
+        if n is not None and n != base.data.n_admissions:
+            raise ValueError(f"--set data.n_admissions={base.data.n_admissions}, but the cohort at {cohort_dir} has {n} admissions: "
+                             "give another --cohort for a cohort of that size, or drop the setting")
     grid = [(m, s, run_config(profile, m, s, data, str(cohort_dir), overrides)) for m, s in grid_order(models, seeds)]
     jobs = jobs or default_jobs()
+    nbs = Path(notebooks_dir or study_notebooks_dir())
     train_params = dict(profile=profile, model=models[0], seed=0, data=data, cohort_dir=str(cohort_dir),
                         run_dir="", overrides=overrides or {})
     check_parameters(nbs / "train.ipynb", train_params)     # typos fail before hours of training
