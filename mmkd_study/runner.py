@@ -19,8 +19,9 @@ from .files import atomic_write_text, atomic_write_parquet, file_sha256
 # %% auto #0
 __all__ = ['MODEL_GRID', 'run_config', 'default_cohort_dir', 'default_mimic_results_dir', 'git_commit', 'package_versions',
            'stage1_fingerprint', 'evaluate_subsets', 'train_run', 'study_notebooks_dir', 'check_parameters',
-           'execute_notebook', 'RunOutcome', 'run_state', 'run_is_complete', 'ReproduceResult', 'check_writable',
-           'default_jobs', 'placement', 'grid_order', 'reproduce', 'main', 'pretrain_search']
+           'interrupt_kernels', 'execute_notebook', 'RunOutcome', 'run_state', 'run_is_complete', 'StudyInterrupted',
+           'ReproduceResult', 'check_writable', 'default_jobs', 'placement', 'grid_order', 'reproduce', 'main',
+           'pretrain_search']
 
 # %% ../nbs/30_runner.ipynb #ee7f0582
 _NO_KD_GM = {"train.kd": False, "train.gm": False}
@@ -223,6 +224,8 @@ def check_parameters(notebook, parameters:dict) -> None:
                            f"; it takes {', '.join(known)}"))
 
 _IPC_DIR = None
+import weakref
+_KERNELS = weakref.WeakSet()            # the kernel managers of the notebooks now executing (for Ctrl-C)
 
 def _ipc_kernel_manager():
     "A kernel manager on local IPC sockets in a private temp folder (no open TCP ports, and no warning about them)."
@@ -232,8 +235,21 @@ def _ipc_kernel_manager():
     if _IPC_DIR is None:
         _IPC_DIR = tempfile.mkdtemp(prefix="mmkd-kernels-"); atexit.register(shutil.rmtree, _IPC_DIR, True)
     class IPCKernelManager(AsyncKernelManager):
-        def __init__(self, **kw): super().__init__(transport="ipc", ip=f"{_IPC_DIR}/{uuid.uuid4().hex[:12]}", **kw)
+        def __init__(self, **kw):
+            super().__init__(transport="ipc", ip=f"{_IPC_DIR}/{uuid.uuid4().hex[:12]}", **kw)
+            _KERNELS.add(self)
     return IPCKernelManager
+
+def interrupt_kernels() -> int:
+    "Send SIGINT to every study kernel this process started (they run in their own session, so Ctrl-C does not reach them)."
+    import signal
+    n = 0
+    for km in list(_KERNELS):
+        pid = getattr(getattr(km, "provisioner", None), "pid", None)
+        if pid:
+            try: os.kill(pid, signal.SIGINT); n += 1
+            except ProcessLookupError: pass
+    return n
 
 def execute_notebook(notebook, output, parameters:dict) -> None:
     "Execute a study notebook with papermill in this Python environment."
@@ -273,6 +289,9 @@ def run_is_complete(run_dir, cfg:Config, data_fingerprint:str) -> bool:
     return run_state(run_dir, cfg, data_fingerprint) == "complete"
 
 # %% ../nbs/30_runner.ipynb #d7898a19
+class StudyInterrupted(KeyboardInterrupt):
+    "Ctrl-C during `reproduce`, after the running trainings were stopped; its message says how to resume."
+
 @dataclass
 class ReproduceResult:
     "Outcome of `reproduce`."
@@ -379,9 +398,11 @@ def reproduce(profile:str="quick", # smoke | quick | paper
         if not hasattr(slots, "id"): slots.id = next(next_slot)
         return slots.id
 
+    stopping = threading.Event()
     def one(item) -> RunOutcome:
         model, seed, cfg = item
         run_dir = runs_dir / model / f"seed{seed}"
+        if stopping.is_set(): return RunOutcome(model, seed, "not started", run_dir)
         state = run_state(run_dir, cfg, data_fp)
         if not force and state == "complete": return RunOutcome(model, seed, "skipped", run_dir)
         if state.startswith("corrupt"): tqdm.write(f"{model} seed {seed}: {state[9:]}; training it again")
@@ -395,19 +416,29 @@ def reproduce(profile:str="quick", # smoke | quick | paper
             return RunOutcome(model, seed, "failed", run_dir, f"{type(e).__name__}: {str(e).strip().splitlines()[-1] if str(e).strip() else ''}")
 
     outcomes = {}
-    with tqdm(total=len(grid), desc=f"{profile} runs ({jobs} at a time)", unit="run", disable=not progress) as bar, \
-         ThreadPoolExecutor(max(1, jobs)) as pool:
-        # the cohort notebook (Table 1, calibration) runs beside the first trainings
-        cohort_nb = pool.submit(study_notebook, "cohort.ipynb", dict(profile=profile, data=data, cohort_dir=str(cohort_dir),
-                                                                     results_dir=str(results_dir), figures_dir=str(figures_dir),
-                                                                     calibration_n=base.study.calibration_n))
-        futures = {pool.submit(one, item): i for i, item in enumerate(grid)}
-        for f in as_completed(futures):
-            out = outcomes[futures[f]] = f.result(); bar.update(1)
-            bar.set_postfix_str(f"{out.model}/seed{out.seed} {out.status}")
-            if out.status == "failed":
-                tqdm.write(f"run failed: {out.model} seed {out.seed} ({out.error}); see {out.run_dir / 'train.ipynb'}")
-        cohort_nb.result()
+    pool = ThreadPoolExecutor(max(1, jobs))
+    try:
+        with tqdm(total=len(grid), desc=f"{profile} runs ({jobs} at a time)", unit="run", disable=not progress) as bar:
+            # the cohort notebook (Table 1, calibration) runs beside the first trainings
+            cohort_nb = pool.submit(study_notebook, "cohort.ipynb", dict(profile=profile, data=data, cohort_dir=str(cohort_dir),
+                                                                         results_dir=str(results_dir), figures_dir=str(figures_dir),
+                                                                         calibration_n=base.study.calibration_n))
+            futures = {pool.submit(one, item): i for i, item in enumerate(grid)}
+            for f in as_completed(futures):
+                out = outcomes[futures[f]] = f.result(); bar.update(1)
+                bar.set_postfix_str(f"{out.model}/seed{out.seed} {out.status}")
+                if out.status == "failed":
+                    tqdm.write(f"run failed: {out.model} seed {out.seed} ({out.error}); see {out.run_dir / 'train.ipynb'}")
+            cohort_nb.result()
+    except KeyboardInterrupt:
+        # Ctrl-C: start nothing more, interrupt the running kernels (their last checkpoint stays), and say how to resume
+        stopping.set(); interrupt_kernels()
+        pool.shutdown(wait=True, cancel_futures=True)
+        done = sum(o.status in ("complete", "skipped") for o in outcomes.values())
+        raise StudyInterrupted(f"interrupted: {done} of {len(grid)} runs complete, the rest stopped or not started; "
+                               "run the same command again to resume (complete runs are kept, stopped ones continue "
+                               "from their last checkpoint)") from None
+    pool.shutdown()
     outcomes = [outcomes[i] for i in range(len(grid))]
     study_notebook("aggregate.ipynb", dict(profile=profile, data=data, runs_dir=str(runs_dir), results_dir=str(results_dir),
                                            figures_dir=str(figures_dir), models=models, seeds=seeds,
@@ -516,6 +547,9 @@ def main(argv=None) -> int:
         res = reproduce(a.profile, a.data, a.cohort, a.results, a.figures, a.runs, a.models, a.seeds, _parse_set(a.set), a.jobs, a.force)
     except (KeyError, ValueError, FileNotFoundError, FileExistsError, NotADirectoryError, PermissionError, TypeError) as e:
         print(f"mmkd-study: error: {e.args[0] if e.args else e}", file=sys.stderr); return 2
+    except KeyboardInterrupt as e:
+        print(f"\nmmkd-study: {e.args[0] if e.args else 'interrupted; run the same command again to resume'}", file=sys.stderr)
+        return 130
     done = {s: sum(o.status == s for o in res.runs) for s in ("complete", "skipped", "failed")}
     print(f"runs: {done['complete']} trained, {done['skipped']} already complete, {done['failed']} failed")
     for o in res.failed: print(f"  FAILED {o.model} seed {o.seed}: {o.error}\n    notebook: {o.run_dir / 'train.ipynb'}")
