@@ -4,7 +4,7 @@
 
 # %% ../nbs/30_runner.ipynb #3bb8f438
 from __future__ import annotations
-import argparse, json, os, platform, subprocess, sys, time
+import argparse, json, os, platform, signal, subprocess, sys, time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 import itertools, threading
 from dataclasses import dataclass, field
@@ -245,9 +245,9 @@ def interrupt_kernels() -> int:
     import signal
     n = 0
     for km in list(_KERNELS):
-        pid = getattr(getattr(km, "provisioner", None), "pid", None)
-        if pid:
-            try: os.kill(pid, signal.SIGINT); n += 1
+        proc = getattr(getattr(km, "provisioner", None), "process", None)
+        if proc is not None and proc.poll() is None:          # still running (so its pid is still its own)
+            try: proc.send_signal(signal.SIGINT); n += 1
             except ProcessLookupError: pass
     return n
 
@@ -417,6 +417,18 @@ def reproduce(profile:str="quick", # smoke | quick | paper
 
     outcomes = {}
     pool = ThreadPoolExecutor(max(1, jobs))
+    submitted = []
+    def keep_interrupting():                  # a kernel between two cells ignores one SIGINT: repeat until every run has returned
+        for _ in range(120):
+            if submitted and all(f.done() for f in submitted): return
+            interrupt_kernels(); time.sleep(0.5)
+    def on_ctrl_c(signum, frame):             # Ctrl-C: start nothing more and interrupt the running kernels (they keep their last checkpoint)
+        if not stopping.is_set():
+            tqdm.write("stopping: the running trainings are interrupted, nothing more is started")
+            threading.Thread(target=keep_interrupting, daemon=True).start()
+        stopping.set(); interrupt_kernels()
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, on_ctrl_c) if main_thread else None
     try:
         with tqdm(total=len(grid), desc=f"{profile} runs ({jobs} at a time)", unit="run", disable=not progress) as bar:
             # the cohort notebook (Table 1, calibration) runs beside the first trainings
@@ -424,25 +436,27 @@ def reproduce(profile:str="quick", # smoke | quick | paper
                                                                          results_dir=str(results_dir), figures_dir=str(figures_dir),
                                                                          calibration_n=base.study.calibration_n))
             futures = {pool.submit(one, item): i for i, item in enumerate(grid)}
+            submitted += [cohort_nb, *futures]
             for f in as_completed(futures):
                 out = outcomes[futures[f]] = f.result(); bar.update(1)
                 bar.set_postfix_str(f"{out.model}/seed{out.seed} {out.status}")
                 if out.status == "failed":
                     tqdm.write(f"run failed: {out.model} seed {out.seed} ({out.error}); see {out.run_dir / 'train.ipynb'}")
             cohort_nb.result()
-    except KeyboardInterrupt:
-        # Ctrl-C: start nothing more, interrupt the running kernels (their last checkpoint stays), and say how to resume
-        stopping.set(); interrupt_kernels()
+        pool.shutdown()
+        if not stopping.is_set():
+            study_notebook("aggregate.ipynb", dict(profile=profile, data=data, runs_dir=str(runs_dir), results_dir=str(results_dir),
+                                                   figures_dir=str(figures_dir), models=models, seeds=seeds,
+                                                   n_bootstrap=base.study.n_bootstrap, wall_time_s=round(time.time() - started, 1)))
+    finally:
         pool.shutdown(wait=True, cancel_futures=True)
+        if main_thread: signal.signal(signal.SIGINT, previous)
+    if stopping.is_set():
         done = sum(o.status in ("complete", "skipped") for o in outcomes.values())
         raise StudyInterrupted(f"interrupted: {done} of {len(grid)} runs complete, the rest stopped or not started; "
                                "run the same command again to resume (complete runs are kept, stopped ones continue "
-                               "from their last checkpoint)") from None
-    pool.shutdown()
+                               "from their last checkpoint)")
     outcomes = [outcomes[i] for i in range(len(grid))]
-    study_notebook("aggregate.ipynb", dict(profile=profile, data=data, runs_dir=str(runs_dir), results_dir=str(results_dir),
-                                           figures_dir=str(figures_dir), models=models, seeds=seeds,
-                                           n_bootstrap=base.study.n_bootstrap, wall_time_s=round(time.time() - started, 1)))
     log = runs_dir / "study.json"                  # every call, appended: a later re-aggregation keeps the full run's time
     calls = json.loads(log.read_text()).get("calls", []) if log.exists() else []
     calls.append({"started": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(started)), "jobs": jobs, "runs": len(grid),

@@ -10,7 +10,7 @@ TABLES = ("table2_comparison.csv", "table3_missing.csv", "table4_ablation.csv")
 def _cli(d:Path, *extra) -> list:
     exe = Path(sys.executable).parent / "mmkd-study"
     return [str(exe), "reproduce", "--profile", "smoke", "--cohort", str(d / "cohort"), "--results", str(d / "results"),
-            "--jobs", "2", "--models", *MODELS, *extra]
+            "--jobs", "2", "--seeds", "0", "1", "--models", *MODELS, *extra]
 
 def test_ctrl_c_stops_within_30_s_and_resumes_to_the_same_tables(tmp_path):
     ref = subprocess.run(_cli(tmp_path / "ref"), capture_output=True, text=True, timeout=900)
