@@ -14,7 +14,7 @@ import torch
 from PIL import Image, UnidentifiedImageError
 
 from .config import MODALITIES, tabular_features, tabular_columns
-from .files import atomic_write
+from .files import atomic_write, file_sha256
 
 # %% auto #0
 __all__ = ['REQUIRED_COLUMNS', 'validate_cohort', 'load_cohort', 'cohort_fingerprint', 'load_images', 'image_cache',
@@ -76,9 +76,9 @@ def cohort_fingerprint(cohort_dir) -> str:
     h = hashlib.sha256(table.read_bytes())
     if "image_path" in pq.ParquetFile(table).schema_arrow.names:      # else load_cohort names the missing column
         for p in sorted(set(pd.read_parquet(table, columns=["image_path"]).image_path.dropna().astype(str))):
-            try: content = (cohort_dir / p).read_bytes()
-            except OSError: content = b"\0unreadable"                 # load_images refuses or counts it; here it only has to differ
-            h.update(hashlib.sha256(p.encode()).digest() + hashlib.sha256(content).digest())
+            try: digest = bytes.fromhex(file_sha256(cohort_dir / p))
+            except OSError: digest = b"\0unreadable"                  # load_images refuses or counts it; here it only has to differ
+            h.update(hashlib.sha256(p.encode()).digest() + digest)
     return h.hexdigest()[:16]
 
 # %% ../nbs/03_data.ipynb #d58aa309

@@ -19,7 +19,7 @@ from .train import Trainer, make_batch
 
 # %% auto #0
 __all__ = ['ENCODER_FIELDS', 'PRETRAIN_TRAIN_FIELDS', 'PRETRAIN_LR_GROUP', 'pretrain_config', 'vocabulary_hash',
-           'encoder_features', 'use_pretrained_encoders', 'pretrain_rate_search']
+           'encoder_features', 'pretrained_dir', 'use_pretrained_encoders', 'pretrain_rate_search']
 
 # %% ../nbs/10a_pretrain.ipynb #9ec84e80
 ENCODER_FIELDS = ("d_fusion", "image_backbone", "image_weights", "image_token_grid", "text_encoder", "text_dropout", "text_token_pool",
@@ -60,6 +60,11 @@ def encoder_features(encoder, # an encoder of `05_encoders`
     encoder.train(was)
     return torch.cat(out)
 
+# %% ../nbs/10a_pretrain.ipynb #09b041ac
+def pretrained_dir(cohort_dir, modality:str, key:str) -> Path:
+    "Where the pretraining of `modality`'s encoder with cache key `key` lives: `<cohort>/cache/pretrained/<modality>-<key>`."
+    return Path(cohort_dir) / "cache" / "pretrained" / f"{modality}-{key}"
+
 # %% ../nbs/10a_pretrain.ipynb #b709123c
 def use_pretrained_encoders(cfg:Config, model, # the run's configuration and freshly built model
                             parts:dict, # split name -> CohortTensors (train, val, test)
@@ -67,13 +72,11 @@ def use_pretrained_encoders(cfg:Config, model, # the run's configuration and fre
                            ) -> tuple[dict, dict]:
     "Load each encoder's unimodal pretraining into `model` (training it first if absent); `(parts, keys)`."
     from filelock import FileLock
-    root = Path(cohort_dir) / "cache" / "pretrained"
-    root.mkdir(parents=True, exist_ok=True)
     keys = {}
     for m in model.modalities:
         pcfg = pretrain_config(cfg, m)
         key = keys[m] = pcfg.fingerprint(data_fingerprint, vocabulary_hash(tokenizer) if m == "text" else "")
-        d = root / f"{m}-{key}"
+        d = pretrained_dir(cohort_dir, m, key); d.parent.mkdir(parents=True, exist_ok=True)
         enc = model.encoders[m]
         cache = enc.frozen and cfg.train.cache_features
         with FileLock(str(d) + ".lock"):
@@ -115,7 +118,7 @@ def pretrain_rate_search(cfg:Config, # a run of the grid: its seed, data (cohort
         c = cfg.updated({f"train.pretrain_lr_{modality}": float(r)})
         uni = build_model(pretrain_config(c, modality), tok.vocab_size)
         _, keys = use_pretrained_encoders(c, uni, parts, tok, cohort_dir, cohort_fingerprint(cohort_dir), progress)
-        h = pd.read_csv(cohort_dir / "cache" / "pretrained" / f"{modality}-{keys[modality]}" / "history.csv").dropna(subset=["val_loss"])
+        h = pd.read_csv(pretrained_dir(cohort_dir, modality, keys[modality]) / "history.csv").dropna(subset=["val_loss"])
         best = h.loc[h.val_loss.idxmin()]
         rows.append({"modality": modality, "seed": cfg.seed, "rate": float(r), "best_val_loss": float(best.val_loss),
                      "best_step": int(best.step), "evaluations": len(h), "best_at_last_evaluation": bool(best.step == h.step.iloc[-1])})

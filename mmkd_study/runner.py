@@ -4,7 +4,7 @@
 
 # %% ../nbs/30_runner.ipynb #3bb8f438
 from __future__ import annotations
-import argparse, json, os, platform, signal, subprocess, sys, time
+import argparse, json, os, platform, signal, subprocess, sys, time, weakref
 from concurrent.futures import ThreadPoolExecutor, as_completed
 import itertools, threading
 from dataclasses import dataclass, field
@@ -224,7 +224,6 @@ def check_parameters(notebook, parameters:dict) -> None:
                            f"; it takes {', '.join(known)}"))
 
 _IPC_DIR = None
-import weakref
 _KERNELS = weakref.WeakSet()            # the kernel managers of the notebooks now executing (for Ctrl-C)
 
 def _ipc_kernel_manager():
@@ -242,7 +241,6 @@ def _ipc_kernel_manager():
 
 def interrupt_kernels() -> int:
     "Send SIGINT to every study kernel this process started (they run in their own session, so Ctrl-C does not reach them)."
-    import signal
     n = 0
     for km in list(_KERNELS):
         proc = getattr(getattr(km, "provisioner", None), "process", None)
@@ -266,7 +264,7 @@ class RunOutcome:
     "What happened to one (model, seed) run."
     model: str
     seed: int
-    status: str                  # complete | skipped | failed
+    status: str                  # complete | skipped | failed | not started (after Ctrl-C)
     run_dir: Path
     error: str = ""
 
@@ -443,7 +441,6 @@ def reproduce(profile:str="quick", # smoke | quick | paper
                 if out.status == "failed":
                     tqdm.write(f"run failed: {out.model} seed {out.seed} ({out.error}); see {out.run_dir / 'train.ipynb'}")
             cohort_nb.result()
-        pool.shutdown()
         if not stopping.is_set():
             study_notebook("aggregate.ipynb", dict(profile=profile, data=data, runs_dir=str(runs_dir), results_dir=str(results_dir),
                                                    figures_dir=str(figures_dir), models=models, seeds=seeds,

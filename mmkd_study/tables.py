@@ -110,11 +110,14 @@ def seed_pairs(preds:pd.DataFrame, model:str, other:str, # two models of `collec
     return [(a[1].loc[a[0].index].to_numpy(), a[0].to_numpy().T, b[1].loc[b[0].index].to_numpy(), b[0].to_numpy().T) for a, b in both], False
 
 def claim_test(preds:pd.DataFrame, model:str, other:str, subsets:list, metric:str="auroc",
-               n_bootstrap:int=1000, seed:int=0) -> dict|None:
+               n_bootstrap:int=1000, seed:int=0,
+               also:tuple=(), # further metrics whose p-value (`p_<metric>`) is wanted on the same pairs
+              ) -> dict|None:
     "`seed_bootstrap_test` of metric(model) − metric(other) over `subsets`, with per-seed DeLong p (one subset, paired); None without data."
     entries, paired = seed_pairs(preds, model, other, subsets)
     if not entries: return None
     out = {**seed_bootstrap_test(entries, metric, n_bootstrap, seed=seed), "paired": paired}
+    for m in also: out[f"p_{m}"] = seed_bootstrap_test(entries, m, n_bootstrap, seed=seed)["p_value"]
     if metric == "auroc" and paired and len(subsets) == 1:
         out["p_delong_per_seed"] = [delong_test(y, a[0], b[0])[3] for y, a, b in entries]
     return out
@@ -137,12 +140,12 @@ def add_intervals_and_tests(table:pd.DataFrame, preds:pd.DataFrame, subset:str=A
             _, lo, hi = bootstrap_ci(g.label, g.probability, "auprc", n_bootstrap, seed=seed)
             table.at[i, "auprc_ci"] = f"{lo:.3f}–{hi:.3f}"
         if row.model == reference or reference not in set(preds.model): continue
-        r = claim_test(preds, reference, row.model, [subset], "auroc", n_bootstrap, seed)
+        r = claim_test(preds, reference, row.model, [subset], "auroc", n_bootstrap, seed, also=("auprc",))
         if r is None: continue
         table.at[i, "diff_auroc"] = r["difference"]; table.at[i, "p_auroc"] = r["p_value"]; table.at[i, "mdd_auroc"] = r["mdd"]
         table.at[i, "diff_auroc_ci"] = f"{r['low']:+.3f} to {r['high']:+.3f}" + ("" if r["paired"] else " (unpaired)")
         table.at[i, "p_delong_per_seed"] = ", ".join(fmt_p(p) for p in r.get("p_delong_per_seed", []))
-        table.at[i, "p_auprc"] = claim_test(preds, reference, row.model, [subset], "auprc", n_bootstrap, seed)["p_value"]
+        table.at[i, "p_auprc"] = r["p_auprc"]
     for col in ("p_auroc", "p_auprc"):
         table[col + "_holm"] = holm(pd.to_numeric(table[col], errors="coerce"))
     return table
