@@ -1,5 +1,5 @@
 # Two commands for everyone (see README.md):
-#   make reproduce   the whole study on the synthetic cohort, quick profile
+#   make reproduce   the whole study on the synthetic cohort, quick profile (the paper's complete-case design)
 #   make test        the whole test suite
 # Both create .venv if needed and install the pinned package once: the stamp is keyed on the lock.
 PYTHON ?= python3
@@ -11,7 +11,7 @@ STAMP  := $(VENV)/.installed-$(KEY)
 PROFILE ?= quick
 DATA    ?= synthetic
 
-.PHONY: install reproduce test test-notebooks test-python smoke bench-synthetic bench-mimic lab clean-venv
+.PHONY: install reproduce reproduce-natural test test-notebooks test-python smoke bench-synthetic bench-mimic lab clean-venv
 
 install: $(STAMP)
 
@@ -24,6 +24,10 @@ $(STAMP):
 
 reproduce: install
 	$(BIN)/mmkd-study reproduce --profile $(PROFILE) --data $(DATA)
+
+# the second scenario, beyond the paper: every admission with the modalities it has (results/natural, figures/natural)
+reproduce-natural: install
+	$(BIN)/mmkd-study reproduce --profile $(PROFILE) --data $(DATA) --scenario natural
 
 test: install test-notebooks test-python
 

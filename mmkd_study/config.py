@@ -62,6 +62,8 @@ class DataConfig:
     missing_text: float = 0.15         # share without an HPI
     missing_tabular: float = 0.0       # share with no tabular value at all
     severity_missingness: float = 1.0  # 0: missing at random; >0 sicker patients more often have a CXR
+    scenario: str = "complete_case"    # complete_case (the paper's design): train, validate and test on admissions with all
+                                       # three modalities | natural: every admission, with its missing modalities (beyond the paper)
     split_unit: str = "patient"        # patient (ours) | admission (released code, leaky)
     split_fractions: tuple = (0.8, 0.1, 0.1)
     max_text_tokens: int = 300         # word pieces per HPI
@@ -148,7 +150,6 @@ class StudyConfig:
                      "released_admission_split", "released_gm_no_image", "released_no_padding_mask", "kd_drop_sample",
                      "tabular_logreg", "text_tfidf_logreg", "image_pixel_logreg", "concat_logreg")
     n_bootstrap: int = 1000
-    calibration_n: int = 8000          # admissions of the synthetic calibration cohort (cohort notebook)
     results_dir: str = "results"
     jobs: int = 1
 
@@ -230,7 +231,7 @@ PROFILES: dict[str, dict] = {
     "paper": {"study.profile": "paper"},
     "quick": {
         "study.profile": "quick", "study.seeds": (0, 1, 2),
-        "data.n_admissions": 3000, "data.image_size": 64, "data.max_text_tokens": 96,
+        "data.n_admissions": 5000, "data.image_size": 64, "data.max_text_tokens": 96,
         "data.vocab_size": 2000,
         "model.image_backbone": "lcnet_050", "model.image_token_grid": 2, "model.text_encoder": "bert-random-L1-H64",
         "model.text_dropout": 0.0, "model.text_token_pool": 4, "model.d_fusion": 64, "model.fusion_ff_dim": 128,
@@ -243,13 +244,13 @@ PROFILES: dict[str, dict] = {
     },
     "smoke": {
         "study.profile": "smoke", "study.seeds": (0,),
-        "data.n_admissions": 400, "data.image_size": 32, "data.max_text_tokens": 48, "data.vocab_size": 500,
+        "data.n_admissions": 600, "data.image_size": 32, "data.max_text_tokens": 48, "data.vocab_size": 500,
         "model.image_backbone": "test_resnet", "model.image_token_grid": 1, "model.text_encoder": "bert-random-L1-H32", "model.text_token_pool": 4,
         "model.text_dropout": 0.0, "model.d_fusion": 16, "model.fusion_ff_dim": 32, "model.n_fusion_tokens": 2, "model.fusion_depth": 1,
         "model.tabnet_n_d": 8, "model.tabnet_n_a": 8, "model.tabnet_steps": 2,
         "model.encoder_init": "pretrained", "model.freeze_image": True, "model.freeze_text": True, "model.freeze_tabular": True,
         "train.batch_size": 32, "train.eval_every": 5, "train.max_epochs": 1, "train.kd_epochs": 1, "train.pretrain_epochs": 1,
-        "study.n_bootstrap": 100, "study.calibration_n": 600,
+        "study.n_bootstrap": 100,
     },
 }
 
@@ -262,7 +263,7 @@ def profile_config(profile:str="quick", # smoke | quick | paper
     return Config().updated(PROFILES[profile]).updated(overrides or {})
 
 # %% ../nbs/00_config.ipynb #ca214664
-_CHOICES = {"data.source": ("synthetic", "mimic"), "data.split_unit": ("patient", "admission"), "data.on_bad_image": ("raise", "missing"),
+_CHOICES = {"data.source": ("synthetic", "mimic"), "data.scenario": ("complete_case", "natural"), "data.split_unit": ("patient", "admission"), "data.on_bad_image": ("raise", "missing"),
             "model.kind": ("torch", "sklearn"), "model.fusion": ("pb", "mbt", "early", "late", "lstm", "unimodal", "none"),
             "model.pool_fusion": ("weight", "mean"), "model.missing": ("initial_tokens", "exclude"),
             "model.encoder_init": ("scratch", "pretrained"), "train.gm_rule": ("pool_weights", "ogm_ge"), "train.kd_drop": ("batch", "sample")}
@@ -270,7 +271,7 @@ _POSITIVE = ("data.n_admissions", "data.image_size", "data.max_text_tokens", "da
              "model.fusion_depth", "model.fusion_heads", "model.fusion_ff_dim", "model.image_token_grid", "model.text_token_pool",
              "model.tabnet_n_d", "model.tabnet_n_a", "model.tabnet_steps", "train.batch_size", "train.eval_every", "train.plateau_patience",
              "train.max_decays", "train.max_epochs", "train.kd_epochs", "train.pretrain_epochs", "train.lr_text", "train.lr_image",
-             "train.lr_pool", "train.lr_other", "train.kd_temperature", "study.n_bootstrap", "study.calibration_n", "study.jobs")
+             "train.lr_pool", "train.lr_other", "train.kd_temperature", "study.n_bootstrap", "study.jobs")
 _NON_NEGATIVE = ("train.weight_decay", "train.kd_weight", "train.kd_student_hard_label", "train.gm_alpha", "train.threads", "train.num_workers",
                  "train.pretrain_lr_image", "train.pretrain_lr_text", "train.pretrain_lr_tabular", "seed", "data.cohort_seed")
 _SHARES = ("data.missing_image", "data.missing_text", "data.missing_tabular", "model.fusion_dropout", "model.text_dropout")

@@ -106,11 +106,11 @@ def pretrain_rate_search(cfg:Config, # a run of the grid: its seed, data (cohort
                          progress:bool=False) -> pd.DataFrame:
     "Pretrain `modality`'s encoder at each rate (cached as the grid caches it); its validation loss per rate."
     from mmkd_study.data import load_cohort, cohort_fingerprint
-    from mmkd_study.splits import split_cohort
+    from mmkd_study.splits import study_split
     from mmkd_study.train import prepare_data
     cohort_dir = Path(cfg.data.cohort_dir)
     df = load_cohort(cohort_dir)
-    split = split_cohort(df, cfg.seed, cfg.data.split_fractions, cfg.data.split_unit).to_numpy()
+    split = study_split(df, cfg.seed, cfg.data.split_fractions, cfg.data.split_unit, cfg.data.scenario).to_numpy()
     parts, tok, _ = prepare_data(cfg, df, split, cohort_dir)
     parts = {s: parts[s] for s in ("train", "val")}           # the choice never sees the test split
     rows = []

@@ -14,10 +14,11 @@ from sklearn.preprocessing import StandardScaler
 
 from .config import MODALITIES, tabular_features
 from .data import TabularScaler, load_images
-from .splits import split_cohort
+from .splits import split_cohort, study_split, modality_presence, complete_case
 
 # %% auto #0
-__all__ = ['REFERENCE_MODELS', 'ModalityFeatures', 'design_matrix', 'ReferenceModel', 'calibration_report', 'calibration_checks']
+__all__ = ['REFERENCE_MODELS', 'VIEW_CEILING', 'ModalityFeatures', 'design_matrix', 'ReferenceModel', 'view_ceiling',
+           'calibration_report', 'calibration_checks']
 
 # %% ../nbs/04_reference.ipynb #3a173d9a
 class ModalityFeatures:
@@ -79,26 +80,56 @@ class ReferenceModel:
         "Probability of death for every row of `blocks`."
         return self.model.predict_proba(design_matrix(blocks, self.modalities))[:, 1]
 
+# %% ../nbs/04_reference.ipynb #2c91689d
+VIEW_CEILING = "reachable ceiling (logistic regression on the generator's modality views)"
+
+def view_ceiling(df:pd.DataFrame, # a synthetic cohort table (with `view_<modality>` columns)
+                 split:np.ndarray, # train/val/test (`excluded` rows are not predicted)
+                 subsets:list|None=None, # modality subsets (default: all 7)
+                ) -> pd.DataFrame:
+    "Per modality subset, a logistic regression on the views of the subset's modalities each admission has; predictions as the runs write them."
+    from mmkd_study.config import modality_subsets, subset_name
+    views = [f"view_{m}" for m in MODALITIES]
+    if not set(views) <= set(df.columns):
+        raise ValueError("the reachable ceiling needs a synthetic cohort: the table has no " + ", ".join(repr(v) for v in views) + " columns")
+    has, y, train, kept = modality_presence(df), df.label.to_numpy(), split == "train", split != "excluded"
+    out = []
+    for subset in subsets or modality_subsets():
+        X = np.column_stack([c for m in subset for c in (np.where(has[m], df[f"view_{m}"].to_numpy(), 0.0), has[m].astype(float))])
+        p = LogisticRegression(max_iter=1000).fit(X[train], y[train]).predict_proba(X)[:, 1]
+        out.append(pd.DataFrame({"hadm_id": df.hadm_id.to_numpy(), "split": split, "label": y, "probability": p,
+                                 "subset": subset_name(subset)})[kept])
+    return pd.concat(out, ignore_index=True)
+
 # %% ../nbs/04_reference.ipynb #228c9541
 def _metrics(y, p): return roc_auc_score(y, p), average_precision_score(y, p)
 
 def calibration_report(df:pd.DataFrame, # a synthetic cohort table (with `true_risk`)
                        cohort_dir, # its directory (for the images)
-                       seed:int=0, # split seed
+                       seeds:tuple=(0,), # split seeds (the study's: the same splits as its runs)
+                       scenario:str="natural", # the study's design (02_splits): complete_case analyses the complete admissions only
                        pixel_side:int=16) -> pd.DataFrame:
-    "Reference AUROC/AUPRC per modality and for all three, beside the oracle, on the test split."
+    "Reference AUROC/AUPRC per modality and for all three, beside the oracle and the reachable ceiling: test-split mean (and sd) over `seeds`."
     if "true_risk" not in df: raise ValueError("calibration needs a synthetic cohort: the table has no 'true_risk' column")
     images, image_present, _ = load_images(df.image_path, cohort_dir, pixel_side)
-    split = split_cohort(df, seed).to_numpy()
-    train, test = split == "train", split == "test"
-    y = df.label.to_numpy()
-    blocks = ModalityFeatures(pixel_side).fit(df, images, train).transform(df, images, image_present)
-    rows = [("oracle (true risk)", *_metrics(y[test], df.true_risk.to_numpy()[test]))]
-    for name, mods in REFERENCE_MODELS.items():
-        p = ReferenceModel(mods).fit(blocks, y, train).predict_proba(blocks)
-        rows.append((name, *_metrics(y[test], p[test])))
-    out = pd.DataFrame(rows, columns=["model", "auroc", "auprc"]).set_index("model")
-    out.attrs.update(prevalence=float(y.mean()), n_test=int(test.sum()))
+    y, rows, n_test = df.label.to_numpy(), [], []
+    for seed in seeds:
+        split = study_split(df, seed, scenario=scenario).to_numpy()
+        train, test = split == "train", split == "test"
+        n_test.append(int(test.sum()))
+        blocks = ModalityFeatures(pixel_side).fit(df, images, train).transform(df, images, image_present)
+        rows.append(("oracle (true risk)", seed, *_metrics(y[test], df.true_risk.to_numpy()[test])))
+        c = view_ceiling(df, split, [MODALITIES]); c = c[c.split == "test"]
+        rows.append((VIEW_CEILING, seed, *_metrics(c.label, c.probability)))
+        for name, mods in REFERENCE_MODELS.items():
+            p = ReferenceModel(mods).fit(blocks, y, train).predict_proba(blocks)
+            rows.append((name, seed, *_metrics(y[test], p[test])))
+    per_seed = pd.DataFrame(rows, columns=["model", "seed", "auroc", "auprc"])
+    g = per_seed.groupby("model", sort=False)[["auroc", "auprc"]]
+    out = g.mean().join(g.std(ddof=1).add_suffix("_sd"))
+    analysed = split != "excluded"
+    out.attrs.update(prevalence=float(y[analysed].mean()), n_analysed=int(analysed.sum()), n_test=float(np.mean(n_test)),
+                     seeds=list(seeds), scenario=scenario, per_seed=per_seed)
     return out
 
 def calibration_checks(report:pd.DataFrame, margin:float=0.02) -> dict[str, bool]:

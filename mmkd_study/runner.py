@@ -18,10 +18,10 @@ from .files import atomic_write_text, atomic_write_parquet, file_sha256
 
 # %% auto #0
 __all__ = ['MODEL_GRID', 'run_config', 'default_cohort_dir', 'default_mimic_results_dir', 'git_commit', 'package_versions',
-           'stage1_fingerprint', 'evaluate_subsets', 'train_run', 'study_notebooks_dir', 'check_parameters',
-           'interrupt_kernels', 'execute_notebook', 'RunOutcome', 'run_state', 'run_is_complete', 'StudyInterrupted',
-           'ReproduceResult', 'check_writable', 'default_jobs', 'placement', 'grid_order', 'reproduce', 'main',
-           'pretrain_search']
+           'stage1_fingerprint', 'split_sizes', 'evaluate_subsets', 'train_run', 'study_notebooks_dir',
+           'check_parameters', 'interrupt_kernels', 'execute_notebook', 'RunOutcome', 'run_state', 'run_is_complete',
+           'StudyInterrupted', 'ReproduceResult', 'check_writable', 'default_jobs', 'placement', 'grid_order',
+           'reproduce', 'main', 'pretrain_search']
 
 # %% ../nbs/30_runner.ipynb #ee7f0582
 _NO_KD_GM = {"train.kd": False, "train.gm": False}
@@ -103,6 +103,11 @@ def stage1_fingerprint(cfg:Config, data_fingerprint:str) -> str:
     return cfg.updated({**kd, "model.name": ""}).fingerprint(data_fingerprint)
 
 # %% ../nbs/30_runner.ipynb #079ba942
+def split_sizes(split:np.ndarray, label:np.ndarray) -> dict:
+    "Admissions and deaths per split (`excluded`: outside the design), as the report states them."
+    return {s: {"admissions": int((split == s).sum()), "deaths": int(label[split == s].sum())}
+            for s in ("train", "val", "test", "excluded") if s != "excluded" or (split == s).any()}
+
 def evaluate_subsets(pred:pd.DataFrame, split:str="test") -> dict:
     "AUROC, AUPRC, n and prevalence per modality subset on one split of a predictions table."
     from sklearn.metrics import roc_auc_score, average_precision_score
@@ -121,11 +126,12 @@ def _train_reference(cfg:Config, df:pd.DataFrame, cohort_dir:Path, split:np.ndar
     train = split == "train"
     feats = ModalityFeatures().fit(df, images, train)
     model = ReferenceModel(cfg.model.modalities, seed=cfg.seed).fit(feats.transform(df, images, image_present), df.label.to_numpy(), train)
+    kept = split != "excluded"                    # admissions outside the design (complete-case) are not predicted
     preds = []
     for subset in modality_subsets():
         p = model.predict_proba(feats.transform(df, images, image_present, subset))
         preds.append(pd.DataFrame({"hadm_id": df.hadm_id.to_numpy(), "split": split, "label": df.label.to_numpy(),
-                                   "probability": p, "subset": subset_name(subset)}))
+                                   "probability": p, "subset": subset_name(subset)})[kept])
     return pd.concat(preds, ignore_index=True)
 
 def _train_torch(cfg:Config, df:pd.DataFrame, cohort_dir:Path, split:np.ndarray, run_dir:Path, resume:bool, progress:bool,
@@ -177,7 +183,7 @@ def train_run(cfg:Config, # the run's configuration (from `run_config`)
     "Train one (model, seed) run, write its predictions and metrics, and return the metrics record."
     from mmkd_study.config import seed_everything
     from mmkd_study.data import load_cohort, cohort_fingerprint
-    from mmkd_study.splits import split_cohort
+    from mmkd_study.splits import study_split
     import torch
     start = time.time()
     run_dir = Path(run_dir); run_dir.mkdir(parents=True, exist_ok=True)
@@ -186,10 +192,12 @@ def train_run(cfg:Config, # the run's configuration (from `run_config`)
     seed_everything(cfg.seed, cfg.train.deterministic)
     df = load_cohort(cohort_dir)
     data_fp = cohort_fingerprint(cohort_dir)
-    split = split_cohort(df, cfg.seed, cfg.data.split_fractions, cfg.data.split_unit).to_numpy()
-    extra = {}
+    split = study_split(df, cfg.seed, cfg.data.split_fractions, cfg.data.split_unit, cfg.data.scenario).to_numpy()
+    extra = {"scenario": cfg.data.scenario, "split_sizes": split_sizes(split, df.label.to_numpy())}
     if cfg.model.kind == "sklearn": pred = _train_reference(cfg, df, cohort_dir, split)
-    else: pred, extra = _train_torch(cfg, df, cohort_dir, split, run_dir, resume, progress, cfg.fingerprint(data_fp), data_fp)
+    else:
+        pred, more = _train_torch(cfg, df, cohort_dir, split, run_dir, resume, progress, cfg.fingerprint(data_fp), data_fp)
+        extra.update(more)
     atomic_write_parquet(pred, run_dir / "predictions.parquet")
     record = {"status": "complete", "files": {"predictions.parquet": file_sha256(run_dir / "predictions.parquet")}, "model": cfg.model.name, "seed": cfg.seed, "profile": cfg.study.profile,
               "data_source": cfg.data.source, "data_fingerprint": data_fp,
@@ -200,6 +208,9 @@ def train_run(cfg:Config, # the run's configuration (from `run_config`)
     if "true_risk" in df:      # the synthetic generator knows the truth: keep the oracle beside the model
         oracle = pd.DataFrame({"split": split, "label": df.label, "probability": df.true_risk, "subset": "oracle"})
         record["metrics"]["oracle_test"] = evaluate_subsets(oracle, "test")["oracle"]
+        if {f"view_{m}" for m in MODALITIES} <= set(df.columns):      # and the best a model seeing the generator's views could do
+            from mmkd_study.reference import view_ceiling
+            record["metrics"]["ceiling_test"] = evaluate_subsets(view_ceiling(df, split), "test")
     atomic_write_text(run_dir / "metrics.json", json.dumps(record, indent=2))
     return record
 
@@ -237,6 +248,9 @@ def _ipc_kernel_manager():
         def __init__(self, **kw):
             super().__init__(transport="ipc", ip=f"{_IPC_DIR}/{uuid.uuid4().hex[:12]}", **kw)
             _KERNELS.add(self)
+        async def _async_interrupt_kernel(self):
+            if self.shutting_down: return     # jupyter_client interrupts every kernel it shuts down, though its cells have all
+            await super()._async_interrupt_kernel()   # returned: the kernel then logs "ERROR | KeyboardInterrupt" on a good run
     return IPCKernelManager
 
 def interrupt_kernels() -> int:
@@ -344,8 +358,8 @@ def grid_order(models:list, seeds:list) -> list[tuple[str, int]]:
 def reproduce(profile:str="quick", # smoke | quick | paper
               data:str="synthetic", # synthetic | mimic
               cohort_dir=None, # cohort directory (default: data/synthetic_<profile>)
-              results_dir=None, # tables go here (default: the profile's study.results_dir)
-              figures_dir=None, # figures go here (default: figures/ beside results_dir)
+              results_dir=None, # tables go here (default: the profile's study.results_dir; `<it>/natural` for that scenario)
+              figures_dir=None, # figures go here (default: figures/ beside results_dir; `figures/natural` for that scenario)
               runs_dir=None, # per-run outputs (default: <results_dir>/runs/<profile>)
               models=None, seeds=None, # restrict the grid (default: the profile's)
               overrides:dict|None=None, # dotted config parameters for every run
@@ -353,21 +367,28 @@ def reproduce(profile:str="quick", # smoke | quick | paper
               force:bool=False, # re-run complete runs too
               notebooks_dir=None, # where train.ipynb and aggregate.ipynb are (default: nbs/study)
               progress:bool=True,
+              scenario:str|None=None, # complete_case (the paper's design) | natural (None: the profile's, complete_case)
              ) -> ReproduceResult:
     "Regenerate the study: cohort, every (model, seed) run, then the tables."
     from tqdm.auto import tqdm
     from mmkd_study.data import cohort_fingerprint
     started = time.time()
     o = overrides or {}
-    for key, given, what in (("study.profile", profile, "--profile"), ("data.source", data, "--data"), ("data.cohort_dir", cohort_dir, "--cohort")):
+    for key, given, what in (("study.profile", profile, "--profile"), ("data.source", data, "--data"), ("data.cohort_dir", cohort_dir, "--cohort"),
+                             ("data.scenario", scenario, "--scenario")):
         if key in o and given is not None and str(o[key]) != str(given):
             raise ValueError(f"--set {key}={o[key]} contradicts {what} {given}: give the value once, with {what}")
     if "data.cohort_dir" in o: cohort_dir = o["data.cohort_dir"]
+    if scenario is not None: overrides = o = {**o, "data.scenario": scenario}
     if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
         raise ValueError(f"--jobs {jobs}: must be a whole number ≥ 1 (trainings at a time)")
     base = validate_config(profile_config(profile, overrides))
     cohort_dir = Path(cohort_dir or default_cohort_dir(profile, data)).resolve()
-    results_dir = Path(results_dir or (default_mimic_results_dir() if data == "mimic" else base.study.results_dir)).resolve()
+    scenario = base.data.scenario
+    beside = "" if scenario == "complete_case" else scenario       # the second scenario's tables never overwrite the primary's
+    default_results = default_mimic_results_dir() if data == "mimic" else Path(base.study.results_dir)
+    if results_dir is None and figures_dir is None: figures_dir = default_results.parent / "figures" / beside
+    results_dir = Path(results_dir or default_results / beside).resolve()
     runs_dir = Path(runs_dir or results_dir / "runs" / profile).resolve()
     figures_dir = Path(figures_dir or results_dir.parent / "figures").resolve()
     models, seeds = list(models or base.study.models), list(seeds if seeds is not None else base.study.seeds)
@@ -430,9 +451,9 @@ def reproduce(profile:str="quick", # smoke | quick | paper
     try:
         with tqdm(total=len(grid), desc=f"{profile} runs ({jobs} at a time)", unit="run", disable=not progress) as bar:
             # the cohort notebook (Table 1, calibration) runs beside the first trainings
-            cohort_nb = pool.submit(study_notebook, "cohort.ipynb", dict(profile=profile, data=data, cohort_dir=str(cohort_dir),
+            cohort_nb = pool.submit(study_notebook, "cohort.ipynb", dict(profile=profile, data=data, scenario=scenario, cohort_dir=str(cohort_dir),
                                                                          results_dir=str(results_dir), figures_dir=str(figures_dir),
-                                                                         calibration_n=base.study.calibration_n))
+                                                                         seeds=seeds))
             futures = {pool.submit(one, item): i for i, item in enumerate(grid)}
             submitted += [cohort_nb, *futures]
             for f in as_completed(futures):
@@ -442,7 +463,7 @@ def reproduce(profile:str="quick", # smoke | quick | paper
                     tqdm.write(f"run failed: {out.model} seed {out.seed} ({out.error}); see {out.run_dir / 'train.ipynb'}")
             cohort_nb.result()
         if not stopping.is_set():
-            study_notebook("aggregate.ipynb", dict(profile=profile, data=data, runs_dir=str(runs_dir), results_dir=str(results_dir),
+            study_notebook("aggregate.ipynb", dict(profile=profile, data=data, scenario=scenario, runs_dir=str(runs_dir), results_dir=str(results_dir),
                                                    figures_dir=str(figures_dir), models=models, seeds=seeds,
                                                    n_bootstrap=base.study.n_bootstrap, wall_time_s=round(time.time() - started, 1)))
     finally:
@@ -480,6 +501,9 @@ def main(argv=None) -> int:
     r.add_argument("--profile", choices=list(PROFILES), default="quick")
     r.add_argument("--data", choices=["synthetic", "mimic"], default="synthetic")
     r.add_argument("--cohort", help="cohort directory (default: data/synthetic_<profile>)")
+    r.add_argument("--scenario", choices=["complete_case", "natural"],
+                   help="complete_case (default, the paper's design): admissions with all three modalities; natural: every admission "
+                        "with what it has (beyond the paper; tables in <results>/natural, figures in figures/natural)")
     r.add_argument("--results", help="results directory (default: results; with --data mimic ~/.mmkd_study/mimic_results)")
     r.add_argument("--figures", help="figures directory (default: figures/ beside the results directory)")
     r.add_argument("--runs", help="per-run outputs (default: <results>/runs/<profile>)")
@@ -555,7 +579,8 @@ def main(argv=None) -> int:
             if a.bench: print(f"generation time: {dt:.1f} s for {a.n} admissions at {a.image_size}x{a.image_size} "
                               f"on {os.cpu_count()} CPU cores ({a.n / dt:.0f} admissions/s)")
             return 0
-        res = reproduce(a.profile, a.data, a.cohort, a.results, a.figures, a.runs, a.models, a.seeds, _parse_set(a.set), a.jobs, a.force)
+        res = reproduce(a.profile, a.data, a.cohort, a.results, a.figures, a.runs, a.models, a.seeds, _parse_set(a.set), a.jobs, a.force,
+                        scenario=a.scenario)
     except (KeyError, ValueError, FileNotFoundError, FileExistsError, NotADirectoryError, PermissionError, TypeError) as e:
         print(f"mmkd-study: error: {e.args[0] if e.args else e}", file=sys.stderr); return 2
     except KeyboardInterrupt as e:

@@ -10,7 +10,7 @@ import pandas as pd
 SPLITS = ("train", "val", "test")
 
 # %% auto #0
-__all__ = ['SPLITS', 'split_cohort']
+__all__ = ['SPLITS', 'split_cohort', 'modality_presence', 'complete_case', 'study_split']
 
 # %% ../nbs/02_splits.ipynb #bde4ed9f
 def split_cohort(df:pd.DataFrame, # cohort table with `subject_id` and `hadm_id`
@@ -31,3 +31,31 @@ def split_cohort(df:pd.DataFrame, # cohort table with `subject_id` and `hadm_id`
     label = np.empty(len(units), dtype=object)
     label[order[:cut[0]]], label[order[cut[0]:cut[1]]], label[order[cut[1]:]] = SPLITS
     return pd.Series(pd.Series(label, index=units).reindex(df[key]).to_numpy(), index=df.index, name="split")
+
+# %% ../nbs/02_splits.ipynb #345f3327
+def modality_presence(df:pd.DataFrame, # cohort table
+                     ) -> dict[str, np.ndarray]:
+    "Which admissions have each modality, as the cohort declares it: an image path, a non-blank HPI, at least one tabular value."
+    from mmkd_study.config import tabular_columns
+    return {"image": df.image_path.notna().to_numpy() & (df.image_path.astype(str).str.strip() != "").to_numpy(),
+            "text": np.array([isinstance(t, str) and len(t.strip()) > 0 for t in df.hpi], dtype=bool),
+            "tabular": df[tabular_columns()].notna().any(axis=1).to_numpy()}
+
+def complete_case(df:pd.DataFrame, # cohort table
+                 ) -> np.ndarray:
+    "True where an admission has all three modalities (`modality_presence`)."
+    has = modality_presence(df)
+    return has["image"] & has["text"] & has["tabular"]
+
+def study_split(df:pd.DataFrame, # cohort table
+                seed:int, # split seed
+                fractions:tuple=(0.8, 0.1, 0.1), # train, val, test shares (of patients, or of admissions)
+                unit:str="patient", # patient | admission
+                scenario:str="complete_case", # complete_case: incomplete admissions are `excluded` | natural: every admission
+               ) -> pd.Series:
+    "`split_cohort`, then (complete-case design) `excluded` for every admission without all three modalities."
+    if scenario not in ("complete_case", "natural"):
+        raise ValueError(f"scenario must be 'complete_case' or 'natural', got {scenario!r} (set it with --set data.scenario=...)")
+    split = split_cohort(df, seed, fractions, unit)
+    if scenario == "complete_case": split = split.where(complete_case(df), "excluded")
+    return split

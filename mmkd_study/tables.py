@@ -13,16 +13,17 @@ import pandas as pd
 from .config import MODALITIES, modality_subsets, subset_name
 from .files import atomic_write_text
 from .stats import bootstrap_ci, delong_test, holm, seed_bootstrap_test
+from .reference import VIEW_CEILING
 
 ALL_MODALITIES = subset_name(MODALITIES)
 DATA_SOURCE_LABEL = {"synthetic": "synthetic cohort (not MIMIC-IV)", "mimic": "MIMIC-IV"}
 
 # %% auto #0
-__all__ = ['ALL_MODALITIES', 'DATA_SOURCE_LABEL', 'SUBSET_ORDER', 'ABLATIONS', 'MISSING_SUBSETS', 'DEEP_BASELINES',
-           'TABLE1_CONTINUOUS', 'TABLE1_CATEGORICAL', 'SMALL_CELL', 'collect_runs', 'table2_comparison', 'write_table',
-           'collect_predictions', 'seed_pairs', 'claim_test', 'fmt_p', 'add_intervals_and_tests', 'table3_missing',
-           'table4_ablation', 'verdict', 'findings', 'small_cell', 'complementary_suppression', 'count_with',
-           'table1_cohort', 'shareable_flow', 'cohort_flow_table']
+__all__ = ['ALL_MODALITIES', 'DATA_SOURCE_LABEL', 'ORACLE', 'CEILING', 'SUBSET_ORDER', 'ABLATIONS', 'MISSING_SUBSETS',
+           'DEEP_BASELINES', 'TABLE1_CONTINUOUS', 'TABLE1_CATEGORICAL', 'SMALL_CELL', 'collect_runs',
+           'table2_comparison', 'write_table', 'collect_predictions', 'seed_pairs', 'claim_test', 'fmt_p',
+           'add_intervals_and_tests', 'table3_missing', 'table4_ablation', 'verdict', 'findings', 'small_cell',
+           'complementary_suppression', 'count_with', 'table1_cohort', 'shareable_flow', 'cohort_flow_table']
 
 # %% ../nbs/20_tables.ipynb #4e53e515
 def collect_runs(runs_dir, # <results>/runs/<profile>
@@ -37,11 +38,20 @@ def collect_runs(runs_dir, # <results>/runs/<profile>
             if rec.get("status") != "complete":
                 missing.append(f"{model} seed {seed}"); continue
             for subset, m in rec["metrics"]["test"].items():
+                ceiling = rec["metrics"].get("ceiling_test", {}).get(subset, {})
                 rows.append({"model": model, "seed": seed, "subset": subset, **m, "data_source": rec["data_source"],
                              "oracle_auroc": rec["metrics"].get("oracle_test", {}).get("auroc"),
-                             "oracle_auprc": rec["metrics"].get("oracle_test", {}).get("auprc")})
+                             "oracle_auprc": rec["metrics"].get("oracle_test", {}).get("auprc"),
+                             "ceiling_auroc": ceiling.get("auroc"), "ceiling_auprc": ceiling.get("auprc")})
     return pd.DataFrame(rows, columns=["model", "seed", "subset", "auroc", "auprc", "n", "prevalence", "data_source",
-                                       "oracle_auroc", "oracle_auprc"]), missing
+                                       "oracle_auroc", "oracle_auprc", "ceiling_auroc", "ceiling_auprc"]), missing
+
+ORACLE, CEILING = "oracle (generator's true risk)", VIEW_CEILING          # the rows of what the generator knows (04_reference)
+
+def _known_rows(runs:pd.DataFrame) -> pd.DataFrame:
+    "One row per (seed, subset) of what the generator knows, from the runs on the study's own split (not another split's)."
+    own = runs[~runs.model.isin(["released_admission_split"])]
+    return own.drop_duplicates(["seed", "subset"])
 
 def _mean_sd(x:pd.Series) -> str:
     x = x.dropna()
@@ -61,12 +71,14 @@ def table2_comparison(runs:pd.DataFrame, # from `collect_runs`
         rows.append({"model": model, "data_source": DATA_SOURCE_LABEL[data], "seeds": f"{len(g)}/{n_seeds}",
                      "auroc_mean": g.auroc.mean(), "auroc_sd": g.auroc.std(ddof=1), "auprc_mean": g.auprc.mean(),
                      "auprc_sd": g.auprc.std(ddof=1), "AUROC": _mean_sd(g.auroc), "AUPRC": _mean_sd(g.auprc)})
-    if allm.oracle_auroc.notna().any():
-        o = allm.drop_duplicates("seed")
-        rows.append({"model": "oracle (generator's true risk)", "data_source": DATA_SOURCE_LABEL[data],
-                     "seeds": f"{len(o)}/{n_seeds}", "auroc_mean": o.oracle_auroc.mean(), "auroc_sd": o.oracle_auroc.std(ddof=1),
-                     "auprc_mean": o.oracle_auprc.mean(), "auprc_sd": o.oracle_auprc.std(ddof=1),
-                     "AUROC": _mean_sd(o.oracle_auroc), "AUPRC": _mean_sd(o.oracle_auprc)})
+    known = _known_rows(allm)
+    for name, col in ((ORACLE, "oracle"), (CEILING, "ceiling")):
+        o = known[known[f"{col}_auroc"].notna()] if f"{col}_auroc" in known else known.iloc[:0]
+        if len(o):
+            rows.append({"model": name, "data_source": DATA_SOURCE_LABEL[data],
+                         "seeds": f"{len(o)}/{n_seeds}", "auroc_mean": o[f"{col}_auroc"].mean(), "auroc_sd": o[f"{col}_auroc"].std(ddof=1),
+                         "auprc_mean": o[f"{col}_auprc"].mean(), "auprc_sd": o[f"{col}_auprc"].std(ddof=1),
+                         "AUROC": _mean_sd(o[f"{col}_auroc"]), "AUPRC": _mean_sd(o[f"{col}_auprc"])})
     return pd.DataFrame(rows)
 
 def write_table(df:pd.DataFrame, results_dir, name:str, title:str, notes:list[str]=()) -> None:
@@ -154,13 +166,15 @@ def add_intervals_and_tests(table:pd.DataFrame, preds:pd.DataFrame, subset:str=A
 SUBSET_ORDER = [subset_name(s) for s in modality_subsets()]
 
 def table3_missing(runs:pd.DataFrame, models:list, data:str, metric:str="auroc") -> pd.DataFrame:
-    "Mean ± sd over seeds of `metric` for every model (rows) and modality subset available at test (columns)."
+    "Mean ± sd over seeds of `metric` for every model (rows) and modality subset available at test (columns); the reachable ceiling where known."
     rows = []
-    for model in models:
-        g = runs[runs.model == model]
+    groups = [(model, runs[runs.model == model]) for model in models]
+    col = f"ceiling_{metric}"
+    if col in runs and runs[col].notna().any(): groups.append((CEILING, _known_rows(runs).drop(columns=metric).rename(columns={col: metric})))
+    for model, g in groups:
         row = {"model": model, "data_source": DATA_SOURCE_LABEL[data]}
         for s in SUBSET_ORDER:
-            x = g[g.subset == s][metric]
+            x = g[g.subset == s][metric].dropna()
             row[s] = _mean_sd(x)
             row[f"{s}_mean"] = x.mean() if len(x) else np.nan
         rows.append(row)
@@ -242,7 +256,10 @@ def findings(t2:pd.DataFrame, # Table 2 (with `diff_auroc`, `p_auroc_holm`, `mdd
         cands = a.loc[[m for m in names if m in a.index and pd.notna(a.at[m, "auroc_mean"])]]
         if len(cands): out.append(vs(cands.auroc_mean.idxmax(), what))
     oracle = [m for m in a.index if str(m).startswith("oracle")]
-    if oracle: out.append(f"- Ceiling: the generator's true risk reaches {a.at[oracle[0], 'auroc_mean']:.3f} AUROC on the same test splits.")
+    if oracle:
+        reach = (f"; a logistic regression on the generator's own modality views (the reachable ceiling: what a model that read "
+                 f"each modality perfectly could score) {a.at[CEILING, 'auroc_mean']:.3f}" if CEILING in a.index else "")
+        out.append(f"- Ceiling: the generator's true risk reaches {a.at[oracle[0], 'auroc_mean']:.3f} AUROC on the same test splits{reach}.")
     b = t4.set_index("model") if len(t4) else None
     if b is not None and "proposed" in b.index:
         for m, (what, where) in _ABLATION_WORDS.items():

@@ -5,6 +5,9 @@ import pandas as pd
 import pytest
 from mmkd_study.config import modality_subsets, subset_name
 from mmkd_study.runner import reproduce, study_notebooks_dir
+from mmkd_study.data import load_cohort
+from mmkd_study.reference import VIEW_CEILING
+from mmkd_study.splits import complete_case
 
 @pytest.fixture(scope="module")
 def smoke(tmp_path_factory):
@@ -16,7 +19,7 @@ def test_smoke_study_runs_end_to_end(smoke):
     res, d = smoke
     assert res.ok, [(o.model, o.error) for o in res.failed] or res.errors
     t2 = pd.read_csv(d / "results/table2_comparison.csv")
-    assert set(t2.model) >= {"tabular_logreg", "concat_logreg", "oracle (generator's true risk)"}
+    assert set(t2.model) >= {"tabular_logreg", "concat_logreg", "oracle (generator's true risk)", VIEW_CEILING}
     assert t2.auroc_mean.between(0, 1).all()
     assert (t2.data_source == "synthetic cohort (not MIMIC-IV)").all()
     assert "not a reproduction" in (d / "results/table2_comparison.md").read_text()
@@ -30,7 +33,22 @@ def test_smoke_study_runs_end_to_end(smoke):
     for fig in ("roc_pr_all_modalities", "missing_modality_robustness", "gm_coefficients_pool_weights", "calibration_all_modalities"):
         assert (d / f"figures/{fig}.png").exists() and (d / f"figures/{fig}.pdf").exists(), fig
     cal = pd.read_csv(d / "results/synthetic_calibration.csv")
-    assert cal.model.iloc[0] == "oracle (true risk)" and cal.auroc.between(0, 1).all()
+    assert cal.model.tolist()[:2] == ["oracle (true risk)", VIEW_CEILING] and cal.auroc_mean.between(0, 1).all()
+    assert "complete-case" in report and "excluded" in report
+
+def test_the_default_design_is_complete_case(smoke):
+    res, d = smoke
+    df = load_cohort(d / "cohort")
+    full = set(df.hadm_id[complete_case(df)])
+    for model in ("proposed", "concat_logreg"):
+        run = res.runs_dir / model / "seed0"
+        pred = pd.read_parquet(run / "predictions.parquet")
+        assert set(pred.hadm_id) <= full and len(set(pred.hadm_id)) > 0, model      # no incomplete admission is validated or tested
+        sizes = json.loads((run / "metrics.json").read_text())["split_sizes"]
+        assert sizes["excluded"]["admissions"] == len(df) - len(full)
+        assert sum(v["admissions"] for v in sizes.values()) == len(df)
+    flow = pd.read_csv(d / "results/cohort_flow.csv")
+    assert flow.admissions.iloc[-1] == len(full) and "complete-case" in flow.rule.iloc[-1]
     assert (res.runs_dir / "cohort.ipynb").exists() and (res.runs_dir / "aggregate.ipynb").exists()
 
 def test_every_run_leaves_notebook_predictions_and_provenance(smoke):
@@ -104,3 +122,16 @@ def test_an_unwritable_results_folder_fails_before_training(tmp_path, capsys):
     assert main(["reproduce", "--profile", "smoke", "--cohort", str(tmp_path / "c"), "--results", str(tmp_path / "results")]) == 2
     assert "is a file, not a folder" in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["results"]               # no cohort generated, no temporary files
+
+def test_the_natural_scenario_keeps_every_admission_and_writes_beside_the_primary(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)                        # the default folders, relative to where the study is run
+    with pytest.raises(ValueError, match="contradicts --scenario"):
+        reproduce("smoke", scenario="complete_case", overrides={"data.scenario": "natural"}, progress=False)
+    res = reproduce("smoke", models=["tabular_logreg", "concat_logreg"], scenario="natural", progress=False)
+    assert res.ok, res.errors
+    assert res.results_dir == (tmp_path / "results" / "natural").resolve() and not (tmp_path / "results" / "table2_comparison.csv").exists()
+    assert (tmp_path / "figures" / "natural" / "cohort_flow.png").exists()
+    df = load_cohort(tmp_path / "data" / "synthetic_smoke")
+    pred = pd.read_parquet(res.runs_dir / "concat_logreg" / "seed0" / "predictions.parquet")
+    assert pred.hadm_id.nunique() == len(df) and not complete_case(df).all()    # every admission, with what it has
+    assert "natural missingness" in (res.results_dir / "REPORT.md").read_text()

@@ -38,7 +38,7 @@ def test_missing_rates_are_parameters(tmp_path):
 def test_calibration_meets_the_study_ranges(cohort):
     df, d = cohort
     for seed in (0, 1):
-        report = calibration_report(df, d, seed=seed)
+        report = calibration_report(df, d, seeds=(seed,))
         print(report.round(3), report.attrs)
         failed = [k for k, ok in calibration_checks(report).items() if not ok]
         assert not failed, f"seed {seed}: {failed}\n{report}"
