@@ -328,6 +328,8 @@ def get_device(preference:str="auto", # auto: cuda when present, else cpu
     if preference == "auto": return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if preference.startswith("cuda") and not torch.cuda.is_available():
         raise RuntimeError(f"device {preference!r} was asked for but torch sees no CUDA GPU; use device='auto' or 'cpu'")
+    if preference.startswith("cuda:") and int(preference[5:]) >= torch.cuda.device_count():
+        raise RuntimeError(f"device {preference!r} was asked for but torch sees only {torch.cuda.device_count()} GPU(s) (cuda:0 ...)")
     return torch.device(preference)
 
 # %% ../nbs/00_config.ipynb #2f7755ea

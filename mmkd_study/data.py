@@ -17,12 +17,13 @@ from .config import MODALITIES, tabular_features, tabular_columns
 from .files import atomic_write, file_sha256
 
 # %% auto #0
-__all__ = ['REQUIRED_COLUMNS', 'validate_cohort', 'load_cohort', 'cohort_fingerprint', 'load_images', 'image_cache',
-           'TabularScaler', 'is_cohort_vocabulary', 'packaged_minilm_path', 'TextTokenizer', 'CohortTensors',
-           'collate_batch', 'build_tensors']
+__all__ = ['REQUIRED_COLUMNS', 'MAX_HPI_CHARS', 'validate_cohort', 'load_cohort', 'cohort_fingerprint', 'load_images',
+           'image_cache', 'TabularScaler', 'is_cohort_vocabulary', 'packaged_minilm_path', 'TextTokenizer',
+           'CohortTensors', 'collate_batch', 'build_tensors']
 
 # %% ../nbs/03_data.ipynb #1951bb3a
 REQUIRED_COLUMNS = ("subject_id", "hadm_id", "label", "hpi", "image_path")
+MAX_HPI_CHARS = 20_000      # real HPIs run to a few thousand characters; a longer one is cut here, not tokenised for minutes
 
 def _short(v) -> str:
     "A short repr of a cell value for an error message."
@@ -32,30 +33,57 @@ def _short(v) -> str:
 def validate_cohort(df:pd.DataFrame, # cohort table
                     source:str="cohort table", # file name used in error messages
                    ) -> pd.DataFrame:
-    "Check columns, labels and tabular values; return the table with numeric columns as float64."
+    "Check identifiers, labels, texts, image paths and tabular values; return the table with numeric columns as float64."
     missing = [c for c in (*REQUIRED_COLUMNS, *tabular_columns()) if c not in df.columns]
     if missing:
         raise ValueError(f"{source}: missing column(s) {', '.join(missing[:8])}{' …' if len(missing) > 8 else ''}; "
                          "a cohort needs subject_id, hadm_id, label, hpi, image_path and the 140 tabular columns")
+    if len(df) == 0: raise ValueError(f"{source}: the cohort has no rows")
     df = df.reset_index(drop=True)
-    bad = ~df.label.isin([0, 1]) | df.label.isna()
-    if bad.any():
+    def fail(col, bad, what, todo):             # rows are named by position, never by an identifier (shareable on MIMIC data)
         i = int(np.flatnonzero(bad)[0])
-        raise ValueError(f"{source}: column 'label', row {i}: {_short(df.label.iat[i])} is not 0 or 1 "
-                         f"({int(bad.sum())} bad label(s) in all)")
+        raise ValueError(f"{source}: column {col!r}, row {i}: {what(df[col].iat[i])} ({int(bad.sum())} such row(s) in all); {todo}")
+    for col in ("subject_id", "hadm_id"):          # whole numbers: an id that is NaN, text or fractional is a broken join upstream
+        v = pd.to_numeric(df[col], errors="coerce") if not pd.api.types.is_bool_dtype(df[col]) else pd.Series(np.nan, index=df.index)
+        bad = v.isna() | (v != v.round())
+        if bad.any(): fail(col, bad.to_numpy(), lambda x: f"{_short(x)} is not a whole-number identifier", "every admission needs one")
+    dup = df.hadm_id.duplicated(keep=False).to_numpy()
+    if dup.any():
+        rows = np.flatnonzero(dup)
+        first = rows[df.hadm_id.to_numpy()[rows] == df.hadm_id.iat[rows[0]]]
+        raise ValueError(f"{source}: column 'hadm_id': rows {', '.join(map(str, first[:5]))} are the same admission "
+                         f"({len(rows)} rows share a hadm_id with another); one row per admission: drop or merge the duplicates")
+    bad = (~df.label.isin([0, 1]) | df.label.isna()).to_numpy()
+    if bad.any(): fail("label", bad, lambda x: f"{_short(x)} is not 0 or 1", "labels are 0 (survived) or 1 (died)")
+    for col, what in (("hpi", "the HPI"), ("image_path", "an image path")):
+        bad = (df[col].notna() & ~df[col].map(lambda x: isinstance(x, str))).to_numpy()
+        if bad.any(): fail(col, bad, lambda x: f"{_short(x)} ({type(x).__name__}) is not text", f"{what} is a string, or null where there is none")
+    outside = df.image_path.map(lambda p: isinstance(p, str) and (Path(p).is_absolute() or ".." in Path(p).parts)).to_numpy()
+    if outside.any(): fail("image_path", outside, lambda x: f"{_short(x)} points outside the cohort folder",
+                           "image paths are relative to the cohort folder (e.g. images/123.png): copy the images into it")
     df = df.copy()
     df["label"] = df.label.astype("int64")
+    long = df.hpi.map(lambda t: isinstance(t, str) and len(t) > MAX_HPI_CHARS).to_numpy()
+    if long.any():
+        import warnings
+        warnings.warn(f"{source}: column 'hpi': {int(long.sum())} HPI(s) longer than {MAX_HPI_CHARS:,} characters (first: row "
+                      f"{int(np.flatnonzero(long)[0])}) cut to their first {MAX_HPI_CHARS:,}; the model reads far fewer word pieces anyway")
+        df.loc[long, "hpi"] = df.hpi[long].str.slice(0, MAX_HPI_CHARS)
+    df.attrs["hpi_truncated"] = int(long.sum())
     spec = tabular_features()
     for col in spec[spec.kind == "numeric"].column:
         if pd.api.types.is_numeric_dtype(df[col]) and not pd.api.types.is_bool_dtype(df[col]):
-            df[col] = df[col].astype("float64"); continue
-        values = pd.to_numeric(df[col], errors="coerce")
-        bad = values.isna() & df[col].notna()
-        if bad.any():
-            i = int(np.flatnonzero(bad)[0])
-            raise ValueError(f"{source}: column {col!r}, row {i}: {_short(df[col].iat[i])} is not a number "
-                             f"({int(bad.sum())} non-numeric value(s) in this column); fix or blank them")
-        df[col] = values.astype("float64")
+            df[col] = df[col].astype("float64")
+        else:
+            values = pd.to_numeric(df[col], errors="coerce")
+            bad = values.isna() & df[col].notna()
+            if bad.any():
+                i = int(np.flatnonzero(bad)[0])
+                raise ValueError(f"{source}: column {col!r}, row {i}: {_short(df[col].iat[i])} is not a number "
+                                 f"({int(bad.sum())} non-numeric value(s) in this column); fix or blank them")
+            df[col] = values.astype("float64")
+        inf = np.isinf(df[col].to_numpy())
+        if inf.any(): fail(col, inf, lambda x: f"{x} is infinite", "a measurement is a finite number, or blank where it was not taken")
     return df
 
 def load_cohort(cohort_dir, # directory with cohort.parquet
@@ -108,7 +136,7 @@ def load_images(paths:pd.Series, # relative (or absolute) image paths, null wher
             if on_bad == "raise":
                 raise FileNotFoundError(f"image file not found: {path} ({source}, column 'image_path', row {i})") from None
             report["image_not_found"] += 1
-        except (UnidentifiedImageError, OSError, ValueError) as e:
+        except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError) as e:   # a bomb: PIL refuses it before decoding
             if on_bad == "raise":
                 raise ValueError(f"image does not decode: {path} ({source}, column 'image_path', row {i}): {e}") from None
             report["image_undecodable"] += 1

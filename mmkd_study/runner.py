@@ -13,15 +13,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .config import Config, MODALITIES, PROFILES, modality_subsets, profile_config, subset_name, validate_config
+from .config import Config, MODALITIES, PROFILES, get_device, modality_subsets, profile_config, subset_name, validate_config
 from .files import atomic_write_text, atomic_write_parquet, file_sha256
 
 # %% auto #0
 __all__ = ['MODEL_GRID', 'run_config', 'default_cohort_dir', 'default_mimic_results_dir', 'git_commit', 'package_versions',
-           'stage1_fingerprint', 'split_sizes', 'evaluate_subsets', 'train_run', 'study_notebooks_dir',
-           'check_parameters', 'interrupt_kernels', 'execute_notebook', 'RunOutcome', 'run_state', 'run_is_complete',
-           'StudyInterrupted', 'ReproduceResult', 'check_writable', 'default_jobs', 'placement', 'grid_order',
-           'reproduce', 'main', 'pretrain_search']
+           'stage1_fingerprint', 'split_sizes', 'evaluate_subsets', 'check_study_splits', 'train_run',
+           'study_notebooks_dir', 'check_parameters', 'interrupt_kernels', 'execute_notebook', 'RunOutcome',
+           'run_state', 'run_is_complete', 'StudyInterrupted', 'ReproduceResult', 'check_writable', 'default_jobs',
+           'placement', 'grid_order', 'reproduce', 'main', 'pretrain_search']
 
 # %% ../nbs/30_runner.ipynb #ee7f0582
 _NO_KD_GM = {"train.kd": False, "train.gm": False}
@@ -175,6 +175,26 @@ def _train_torch(cfg:Config, df:pd.DataFrame, cohort_dir:Path, split:np.ndarray,
              "data_quality": report}
     return pred, extra
 
+def _where(cohort_dir, cfg:Config) -> str:
+    "Names a run's splits in a message: the cohort, the seed, the split unit when it is not the default."
+    return f"{cohort_dir}, seed {cfg.seed}" + (f", {cfg.data.split_unit}-level split" if cfg.data.split_unit != "patient" else "")
+
+def check_study_splits(cohort_dir, grid:list, progress:bool=True) -> None:
+    "Before the first run: every split of the grid can be trained and evaluated (`check_splits`); a modality absent from the whole cohort is said once."
+    from tqdm.auto import tqdm
+    from mmkd_study.data import load_cohort
+    from mmkd_study.splits import study_split, check_splits, modality_presence
+    df = load_cohort(cohort_dir)
+    has = modality_presence(df)
+    for m, v in has.items():
+        if not v.any() and progress: tqdm.write(f"note: no admission of {cohort_dir} has {m}: that modality is missing for every admission")
+    seen = {}
+    for _, _, cfg in grid:
+        d = cfg.data
+        key = (cfg.seed, d.split_fractions, d.split_unit, d.scenario)
+        if key not in seen:
+            seen[key] = check_splits(study_split(df, cfg.seed, d.split_fractions, d.split_unit, d.scenario), df.label, _where(cohort_dir, cfg), has)
+
 def train_run(cfg:Config, # the run's configuration (from `run_config`)
               run_dir, # where predictions.parquet and metrics.json go
               resume:bool=True, # continue an interrupted deep-model run from its last checkpoint
@@ -183,7 +203,7 @@ def train_run(cfg:Config, # the run's configuration (from `run_config`)
     "Train one (model, seed) run, write its predictions and metrics, and return the metrics record."
     from mmkd_study.config import seed_everything
     from mmkd_study.data import load_cohort, cohort_fingerprint
-    from mmkd_study.splits import study_split
+    from mmkd_study.splits import study_split, check_splits, modality_presence
     import torch
     start = time.time()
     run_dir = Path(run_dir); run_dir.mkdir(parents=True, exist_ok=True)
@@ -193,6 +213,7 @@ def train_run(cfg:Config, # the run's configuration (from `run_config`)
     df = load_cohort(cohort_dir)
     data_fp = cohort_fingerprint(cohort_dir)
     split = study_split(df, cfg.seed, cfg.data.split_fractions, cfg.data.split_unit, cfg.data.scenario).to_numpy()
+    check_splits(split, df.label.to_numpy(), _where(cohort_dir, cfg), modality_presence(df))
     extra = {"scenario": cfg.data.scenario, "split_sizes": split_sizes(split, df.label.to_numpy())}
     if cfg.model.kind == "sklearn": pred = _train_reference(cfg, df, cohort_dir, split)
     else:
@@ -383,6 +404,8 @@ def reproduce(profile:str="quick", # smoke | quick | paper
     if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
         raise ValueError(f"--jobs {jobs}: must be a whole number ≥ 1 (trainings at a time)")
     base = validate_config(profile_config(profile, overrides))
+    try: get_device(base.train.device)                     # a GPU that is not there: one line now, not a failure in every run
+    except RuntimeError as e: raise ValueError(f"--set train.device={base.train.device}: {e}") from None
     cohort_dir = Path(cohort_dir or default_cohort_dir(profile, data)).resolve()
     scenario = base.data.scenario
     beside = "" if scenario == "complete_case" else scenario       # the second scenario's tables never overwrite the primary's
@@ -407,6 +430,7 @@ def reproduce(profile:str="quick", # smoke | quick | paper
     check_parameters(nbs / "train.ipynb", train_params)     # typos fail before hours of training
     for path, what in ((results_dir, "--results"), (runs_dir, "--runs"), (figures_dir, "--figures")): check_writable(path, what)
     _ensure_cohort(base.updated({"data.source": data}), cohort_dir, progress)
+    check_study_splits(cohort_dir, grid, progress)          # a cohort too small, one-class or empty in its design: one line, nothing trained
     data_fp = cohort_fingerprint(cohort_dir)
     errors = []
     def study_notebook(name, params):

@@ -10,7 +10,7 @@ import pandas as pd
 SPLITS = ("train", "val", "test")
 
 # %% auto #0
-__all__ = ['SPLITS', 'split_cohort', 'modality_presence', 'complete_case', 'study_split']
+__all__ = ['SPLITS', 'split_cohort', 'modality_presence', 'complete_case', 'study_split', 'check_splits']
 
 # %% ../nbs/02_splits.ipynb #bde4ed9f
 def split_cohort(df:pd.DataFrame, # cohort table with `subject_id` and `hadm_id`
@@ -59,3 +59,28 @@ def study_split(df:pd.DataFrame, # cohort table
     split = split_cohort(df, seed, fractions, unit)
     if scenario == "complete_case": split = split.where(complete_case(df), "excluded")
     return split
+
+# %% ../nbs/02_splits.ipynb #241fcef8
+def check_splits(split, # study_split's labels
+                 label, # 0/1 outcome per row
+                 where:str="the cohort", # named in the message (cohort folder, seed)
+                 has:dict|None=None, # modality_presence of the cohort (names the modality a complete-case design lacks)
+                ) -> None:
+    "Raise a ValueError naming the split when the study could not train or evaluate on these splits."
+    split, label = np.asarray(split), np.asarray(label)
+    n = int((split != "excluded").sum())
+    if n == 0:
+        lacking = [m for m, v in (has or {}).items() if not v.any()]
+        why = f"no admission has {' or '.join(lacking)}" if lacking else "no admission has all three modalities"
+        raise ValueError(f"{where}: the complete-case design leaves no admission ({why}); run the natural design "
+                         "(--scenario natural) or give a cohort with every modality")
+    todo = "generate a larger cohort (--set data.n_admissions=...) or give more admissions"
+    for s in SPLITS:
+        y = label[split == s]
+        if len(y) == 0: raise ValueError(f"{where}: the {s} split has no admissions ({n} in the design): the cohort is too small for its splits; {todo}")
+        if s == "train" and len(np.unique(y)) < 2:
+            raise ValueError(f"{where}: the training split has only {'deaths' if y[0] else 'survivors'} ({len(y)} admissions): "
+                             f"a model needs both outcomes; {todo}")
+        if s != "train" and y.sum() == 0:
+            raise ValueError(f"{where}: the {'validation' if s == 'val' else s} split has {len(y)} admissions and no death, so its "
+                             f"AUROC is undefined; {todo}")

@@ -332,6 +332,7 @@ def prepare_data(cfg:Config, df:pd.DataFrame, split:np.ndarray, cohort_dir, run_
     from mmkd_study.data import image_cache, TextTokenizer, TabularScaler, build_tensors
     train = split == "train"
     images, image_present, report = image_cache(cohort_dir, df, cfg.data.image_size, cfg.data.on_bad_image, progress)
+    report = {**report, "hpi_truncated": int(df.attrs.get("hpi_truncated", 0))}      # cut at load (03_data, MAX_HPI_CHARS)
     tokenizer = TextTokenizer.for_encoder(cfg.model.text_encoder, df.hpi[train], cfg.data.vocab_size, Path(cohort_dir) / "cache" / "vocab")
     scaler = TabularScaler.fit(df[train])
     tensors = build_tensors(df, images, image_present, tokenizer, cfg.data.max_text_tokens, scaler)
