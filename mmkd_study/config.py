@@ -69,6 +69,8 @@ class DataConfig:
     max_text_tokens: int = 300         # word pieces per HPI
     vocab_size: int = 4000             # WordPiece vocabulary trained on the training split (small encoders)
     on_bad_image: str = "raise"        # raise | missing (count it in the data-quality report)
+    tabular_fill: str = "mean"         # a missing tabular value: mean (ours: 0 after standardising, the training mean) |
+                                       # raw_zero (released: 0 on the raw scale, then standardised)
 
 @dataclass
 class ModelConfig:
@@ -127,6 +129,10 @@ class TrainConfig:
     kd_weight: float = 1.0
     kd_student_hard_label: float = 0.0
     kd_drop: str = "batch"             # batch (released) | sample
+    kd_select: str = "subsets"         # stage 2's checkpoint: subsets (ours: mean validation loss of the 7 modality subsets, what
+                                       # stage 2 is for) | full (released: the validation loss with every modality)
+    kd_plateau_patience: int = 0       # stage 2's plateau patience (0: stage 1's `plateau_patience`; released: 6)
+    kd_early_stop: bool = True         # stage 2 stops after `max_decays` decays (released: False, it runs all `kd_epochs`)
     pretrain_epochs: int = 5           # epochs of each encoder's unimodal pretraining (encoder_init=pretrained)
     pretrain_lr_image: float = 0.0     # learning rate of each encoder's own pretraining, chosen on the validation split
     pretrain_lr_text: float = 0.0      # (10a_pretrain); 0: the run's rate for that encoder (lr_image, lr_text; TabNet,
@@ -148,6 +154,7 @@ class StudyConfig:
     models: tuple = ("proposed", "image_only", "text_only", "tabular_only", "early_fusion", "late_fusion", "mbt",
                      "medfuse_lstm", "ogm_ge_concat", "wo_kd", "wo_gm", "wo_pb_mean", "wo_pb_mbt",
                      "released_admission_split", "released_gm_no_image", "released_no_padding_mask", "kd_drop_sample",
+                     "released_kd_full_selection", "released_kd_plateau", "released_tabular_raw_zero",
                      "tabular_logreg", "text_tfidf_logreg", "image_pixel_logreg", "concat_logreg")
     n_bootstrap: int = 1000
     results_dir: str = "results"
@@ -263,7 +270,8 @@ def profile_config(profile:str="quick", # smoke | quick | paper
     return Config().updated(PROFILES[profile]).updated(overrides or {})
 
 # %% ../nbs/00_config.ipynb #ca214664
-_CHOICES = {"data.source": ("synthetic", "mimic"), "data.scenario": ("complete_case", "natural"), "data.split_unit": ("patient", "admission"), "data.on_bad_image": ("raise", "missing"),
+_CHOICES = {"data.source": ("synthetic", "mimic"), "data.scenario": ("complete_case", "natural"), "data.tabular_fill": ("mean", "raw_zero"),
+            "train.kd_select": ("subsets", "full"), "data.split_unit": ("patient", "admission"), "data.on_bad_image": ("raise", "missing"),
             "model.kind": ("torch", "sklearn"), "model.fusion": ("pb", "mbt", "early", "late", "lstm", "unimodal", "none"),
             "model.pool_fusion": ("weight", "mean"), "model.missing": ("initial_tokens", "exclude"),
             "model.encoder_init": ("scratch", "pretrained"), "train.gm_rule": ("pool_weights", "ogm_ge"), "train.kd_drop": ("batch", "sample")}
@@ -272,7 +280,7 @@ _POSITIVE = ("data.n_admissions", "data.image_size", "data.max_text_tokens", "da
              "model.tabnet_n_d", "model.tabnet_n_a", "model.tabnet_steps", "train.batch_size", "train.eval_every", "train.plateau_patience",
              "train.max_decays", "train.max_epochs", "train.kd_epochs", "train.pretrain_epochs", "train.lr_text", "train.lr_image",
              "train.lr_pool", "train.lr_other", "train.kd_temperature", "study.n_bootstrap", "study.jobs")
-_NON_NEGATIVE = ("train.weight_decay", "train.kd_weight", "train.kd_student_hard_label", "train.gm_alpha", "train.threads", "train.num_workers",
+_NON_NEGATIVE = ("train.kd_plateau_patience", "train.weight_decay", "train.kd_weight", "train.kd_student_hard_label", "train.gm_alpha", "train.threads", "train.num_workers",
                  "train.pretrain_lr_image", "train.pretrain_lr_text", "train.pretrain_lr_tabular", "seed", "data.cohort_seed")
 _SHARES = ("data.missing_image", "data.missing_text", "data.missing_tabular", "model.fusion_dropout", "model.text_dropout")
 

@@ -179,8 +179,11 @@ class TabularScaler:
             stats[row.column] = [float(lo), float(hi), float(x.mean()), float(x.std()) or 1.0]
         return cls(stats)
 
-    def transform(self, df:pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-        "`(float32 (N, 140) values with 0 for missing, present (N,): any tabular value at all)`."
+    def transform(self, df:pd.DataFrame,
+                  fill:str="mean", # a missing numeric value: mean (0 after standardising) | raw_zero (0 on the raw scale, standardised)
+                 ) -> tuple[np.ndarray, np.ndarray]:
+        "`(float32 (N, 140) values, missing ones filled as `fill` says, present (N,): any tabular value at all)`."
+        if fill not in ("mean", "raw_zero"): raise ValueError(f"tabular fill must be 'mean' or 'raw_zero', got {fill!r} (data.tabular_fill)")
         cols, seen = [], []
         for col, st in self.stats.items():
             x = df[col]
@@ -190,7 +193,7 @@ class TabularScaler:
                 cols.append(x.astype(object).map(lambda v: codes.get(str(v), 0) if pd.notna(v) else 0).to_numpy(float))
             else:
                 lo, hi, mean, sd = st
-                cols.append(np.nan_to_num((np.clip(x.to_numpy(float), lo, hi) - mean) / sd, nan=0.0))
+                cols.append(np.nan_to_num((np.clip(x.to_numpy(float), lo, hi) - mean) / sd, nan=0.0 if fill == "mean" else -mean / sd))
         return np.column_stack(cols).astype(np.float32), np.column_stack(seen).any(axis=1)
 
     def to_json(self) -> str: return json.dumps(self.stats)
@@ -306,10 +309,12 @@ def collate_batch(samples:list[dict]) -> dict:
 
 def build_tensors(df:pd.DataFrame, # validated cohort table
                   images:np.ndarray, image_present:np.ndarray, # from `image_cache`
-                  tokenizer:TextTokenizer, max_len:int, scaler:TabularScaler) -> CohortTensors:
+                  tokenizer:TextTokenizer, max_len:int, scaler:TabularScaler,
+                  tabular_fill:str="mean", # data.tabular_fill: mean (ours) | raw_zero (released)
+                 ) -> CohortTensors:
     "Assemble the model-ready tensors of a cohort."
     ids, mask, text_present = tokenizer.encode(df.hpi, max_len)
-    tab, tab_present = scaler.transform(df)
+    tab, tab_present = scaler.transform(df, tabular_fill)
     present = np.column_stack([image_present, text_present, tab_present])
     return CohortTensors(torch.from_numpy(images), torch.from_numpy(ids), torch.from_numpy(mask),
                          torch.from_numpy(tab), torch.from_numpy(present),

@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from .config import Config, MODALITIES, seeded
+from .config import Config, DataConfig, MODALITIES, seeded
 from .data import CohortTensors
 from .files import atomic_torch_save, atomic_write_text
 from .model import build_model, modality_inputs
@@ -38,8 +38,9 @@ def pretrain_config(cfg:Config, # the run that needs a pretrained encoder
     own = getattr(cfg.train, f"pretrain_lr_{modality}")
     if own < 0: raise ValueError(f"train.pretrain_lr_{modality} must be > 0 (or 0: the run's own rate), got {own}")
     if own: train[PRETRAIN_LR_GROUP[modality]] = own
+    data = {**d["data"], **({} if modality == "tabular" else {"tabular_fill": DataConfig.tabular_fill})}   # only TabNet reads the fill
     return Config.from_dict({
-        "seed": cfg.seed, "data": d["data"],
+        "seed": cfg.seed, "data": data,
         "model": {**{k: d["model"][k] for k in ENCODER_FIELDS}, "name": f"pretrain_{modality}", "fusion": "unimodal",
                   "modalities": [modality]},
         "train": {**train, "max_epochs": cfg.train.pretrain_epochs, "kd": False, "gm": False}})

@@ -37,6 +37,9 @@ MODEL_GRID: dict[str, dict] = {
     "released_gm_no_image": {"model.fusion": "pb", "train.gm_modalities": ("text", "tabular")},
     "released_no_padding_mask": {"model.fusion": "pb", "model.mask_padding": False},
     "kd_drop_sample": {"model.fusion": "pb", "train.kd_drop": "sample"},
+    "released_kd_full_selection": {"model.fusion": "pb", "train.kd_select": "full"},
+    "released_kd_plateau": {"model.fusion": "pb", "train.kd_plateau_patience": 6, "train.kd_early_stop": False},
+    "released_tabular_raw_zero": {"model.fusion": "pb", "data.tabular_fill": "raw_zero"},
     # deep baselines
     "image_only": {"model.fusion": "unimodal", "model.modalities": ("image",), **_NO_KD_GM},
     "text_only": {"model.fusion": "unimodal", "model.modalities": ("text",), **_NO_KD_GM},

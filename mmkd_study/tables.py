@@ -186,7 +186,10 @@ ABLATIONS = {"proposed": ("yes", "yes", "yes", "ours: patient split, GM on all m
              "released_admission_split": ("yes", "yes", "yes", "released: admission-level split (leaky)"),
              "released_gm_no_image": ("yes", "yes", "text, tabular only", "released: GM missed the image branch"),
              "released_no_padding_mask": ("yes", "yes", "yes", "released: padding attended in fusion"),
-             "kd_drop_sample": ("yes", "yes (per-sample drop)", "yes", "ours: modalities dropped per sample")}
+             "kd_drop_sample": ("yes", "yes (per-sample drop)", "yes", "ours: modalities dropped per sample"),
+             "released_kd_full_selection": ("yes", "yes", "yes", "released: stage 2's checkpoint on the all-modality validation loss"),
+             "released_kd_plateau": ("yes", "yes", "yes", "released: stage 2 plateau patience 6, never stops early"),
+             "released_tabular_raw_zero": ("yes", "yes", "yes", "released: missing tabular values 0 on the raw scale")}
 
 MISSING_SUBSETS = [s for s in SUBSET_ORDER if s != ALL_MODALITIES]
 
@@ -223,7 +226,10 @@ DEEP_BASELINES = ("image_only", "text_only", "tabular_only", "early_fusion", "la
 _ABLATION_WORDS = {"wo_kd": ("KD", "missing"), "kd_drop_sample": ("per-sample instead of batch-level modality dropping in KD", "missing"),
                    "wo_gm": ("GM", "all"), "wo_pb_mean": ("PB's learned pooling (vs mean pooling)", "all"),
                    "wo_pb_mbt": ("PB (vs MBT with OGM-GE)", "all"), "released_admission_split": ("admission-level splitting (leaky)", "all"),
-                   "released_gm_no_image": ("GM on the image branch", "all"), "released_no_padding_mask": ("padding masks in fusion", "all")}
+                   "released_gm_no_image": ("GM on the image branch", "all"), "released_no_padding_mask": ("padding masks in fusion", "all"),
+                   "released_kd_full_selection": ("stage 2's checkpoint chosen on the 7 subsets (vs all modalities, released)", "missing"),
+                   "released_kd_plateau": ("stage 2 stopping like stage 1 (vs patience 6 and no stop, released)", "missing"),
+                   "released_tabular_raw_zero": ("missing tabular values at the training mean (vs 0 on the raw scale, released)", "all")}
 
 def _p_number(v) -> float:
     "A p-value back from a table cell ('<0.001', '0.412', '' or a number)."

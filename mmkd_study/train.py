@@ -228,8 +228,15 @@ class Trainer:
         self._new_stage(2)
         torch.manual_seed(self.cfg.seed * 7919 + 2)       # stage 2 starts from the same state, whether stage 1 ran here or was adopted
 
+    def _plateau_update(self, val_loss:float) -> tuple[bool, bool, bool]:
+        "The plateau rule at this stage: `(improved, decay_now, stop)`; stage 2 as `kd_plateau_patience` and `kd_early_stop` say."
+        t = self.cfg.train
+        patience = t.kd_plateau_patience if self.stage == 2 and t.kd_plateau_patience else t.plateau_patience
+        improved, decay, stop = self.plateau.update(val_loss, patience, t.max_decays)
+        return improved, decay, stop and (self.stage == 1 or t.kd_early_stop)     # released stage 2: the rate decays, it never stops
+
     def _validate(self) -> float:
-        subsets = None if self.stage == 1 else list(SUBSET_MASKS)
+        subsets = None if self.stage == 1 or self.cfg.train.kd_select == "full" else list(SUBSET_MASKS)
         return validation_loss(self.model, self.data["val"], subsets, device=self.device)
 
     # -- the loop ----------------------------------------------------------------------------------
@@ -285,7 +292,7 @@ class Trainer:
                             if not math.isfinite(row["val_loss"]):
                                 raise FloatingPointError(f"validation loss is {row['val_loss']} at stage {self.stage}, step {self.global_step} "
                                                          f"({self.cfg.model.name}); lower the learning rates or check the data")
-                            improved, decay, stop = self.plateau.update(row["val_loss"], t.plateau_patience, t.max_decays)
+                            improved, decay, stop = self._plateau_update(row["val_loss"])
                             if improved: atomic_torch_save(self.model.state_dict(), self.ckpt_dir / f"best_stage{self.stage}.pt")
                             if decay:
                                 for pg in self.optimizer.param_groups: pg["lr"] *= t.lr_decay
@@ -335,7 +342,7 @@ def prepare_data(cfg:Config, df:pd.DataFrame, split:np.ndarray, cohort_dir, run_
     report = {**report, "hpi_truncated": int(df.attrs.get("hpi_truncated", 0))}      # cut at load (03_data, MAX_HPI_CHARS)
     tokenizer = TextTokenizer.for_encoder(cfg.model.text_encoder, df.hpi[train], cfg.data.vocab_size, Path(cohort_dir) / "cache" / "vocab")
     scaler = TabularScaler.fit(df[train])
-    tensors = build_tensors(df, images, image_present, tokenizer, cfg.data.max_text_tokens, scaler)
+    tensors = build_tensors(df, images, image_present, tokenizer, cfg.data.max_text_tokens, scaler, cfg.data.tabular_fill)
     if run_dir is not None:
         tokenizer.save(Path(run_dir) / "tokenizer")
         atomic_write_text(Path(run_dir) / "tabular_scaler.json", scaler.to_json())
