@@ -4,7 +4,8 @@
 
 # %% ../nbs/13_mimic.ipynb #aed83bb7
 from __future__ import annotations
-import json, os, re, time
+import json, os, re, shutil, time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,12 +17,12 @@ from .config import tabular_features, tabular_columns
 from .files import atomic_write_text, atomic_write_parquet
 
 # %% auto #0
-__all__ = ['HPI_END_HEADERS', 'OUTCOME_PHRASES', 'MIMIC_TABLES', 'AGGREGATIONS', 'FULL_MIMIC_ROWS', 'hpi_section',
-           'scrub_outcome', 'clean_hpi', 'find_mimic_tables', 'check_columns', 'open_mimic', 'cohort_rules',
-           'apply_rules', 'event_values', 'link_images', 'cxr_relative_path', 'resize_images', 'cohort_hpis',
-           'build_mimic_cohort', 'pandas_event_values', 'full_size_resize_ms', 'bench_mimic', 'extrapolate',
-           'bench_markdown', 'write_bench', 'add_mimic_arguments', 'add_mimic_subcommands', 'mimic_command',
-           'make_fake_mimic_cli']
+__all__ = ['HPI_END_HEADERS', 'OUTCOME_PHRASES', 'MIMIC_TABLES', 'OPTIONAL_TABLES', 'AGGREGATIONS', 'FULL_MIMIC_ROWS',
+           'hpi_section', 'scrub_outcome', 'clean_hpi', 'find_mimic_tables', 'check_columns', 'open_mimic',
+           'cohort_rules', 'apply_rules', 'event_values', 'link_images', 'cxr_relative_path', 'resize_images',
+           'cohort_hpis', 'build_mimic_cohort', 'pandas_event_values', 'full_size_resize_ms', 'bench_mimic',
+           'extrapolate', 'bench_markdown', 'write_bench', 'add_mimic_arguments', 'add_mimic_subcommands',
+           'mimic_command', 'make_fake_mimic_cli']
 
 # %% ../nbs/13_mimic.ipynb #fcdc2191
 HPI_END_HEADERS = ["past medical history", "pmh", "past surgical history", "psh", "social history", "family history",
@@ -91,17 +92,24 @@ _RELEASE_NAMES = {"mimic_iv": ("MIMIC-IV", "--mimic-iv", "the directory holding 
                   "mimic_note": ("MIMIC-IV-Note", "--mimic-note", "the directory holding note/discharge.csv.gz"),
                   "mimic_cxr": ("MIMIC-CXR-JPG", "--mimic-cxr", "the directory holding mimic-cxr-2.0.0-metadata.csv.gz and files/")}
 
-def find_mimic_tables(mimic_iv, mimic_note, mimic_cxr) -> dict[str, Path]:
-    "Path of every table the builder reads; a clear error naming what is missing where."
+OPTIONAL_TABLES = ("chartevents", "d_items")   # without them the 85 chart columns are empty (the demo has no chartevents)
+
+def find_mimic_tables(mimic_iv, # MIMIC-IV (required)
+                      mimic_note=None, # MIMIC-IV-Note; None: the text modality is missing for every admission
+                      mimic_cxr=None, # MIMIC-CXR-JPG; None: the image modality is missing for every admission
+                     ) -> dict[str, Path]:
+    "Path of every table the builder reads from the releases given; a clear error naming what is missing where."
     roots = {"mimic_iv": mimic_iv, "mimic_note": mimic_note, "mimic_cxr": mimic_cxr}
     for key, root in roots.items():
         name, flag, what = _RELEASE_NAMES[key]
-        if root is None or not Path(root).is_dir():
+        if (root is None and key == "mimic_iv") or (root is not None and not Path(root).is_dir()):
             raise FileNotFoundError(f"{name} directory not found: {root} (pass {flag}: {what})")
     found = {}
     for table, (release, stems, _) in MIMIC_TABLES.items():
+        if roots[release] is None: continue                     # a release not given: its modality is missing for everyone
         candidates = [Path(roots[release]) / f"{s}.{ext}" for s in stems for ext in _FORMATS]
         hit = next((p for p in candidates if p.is_file()), None)
+        if hit is None and table in OPTIONAL_TABLES: continue
         if hit is None:
             name, flag, what = _RELEASE_NAMES[release]
             raise FileNotFoundError(f"{name} table '{table}' not found under {roots[release]}: looked for "
@@ -119,6 +127,8 @@ def _source(path:Path) -> str:
 
 def check_columns(con, table:str, path:Path) -> dict[str, str]:
     "Check a table's header for the builder's columns; return {needed name: actual name}."
+    if path.stat().st_size == 0 or (path.name.endswith(".gz") and path.open("rb").read(2) != b"\x1f\x8b"):
+        raise ValueError(f"{path}: empty or not gzip (a download cut short?); download the {table} table again")
     try:
         cols = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {_source(path)}").fetchall()]
     except Exception as e:
@@ -290,11 +300,22 @@ def cohort_hpis(con, scrub:bool=True, batch_rows:int=5000) -> dict[int, str|None
     return out
 
 # %% ../nbs/13_mimic.ipynb #702cf519
-def _labels(con) -> pd.DataFrame:
-    "Each tabular input's label as the MIMIC dictionaries give it."
+@contextmanager
+def _removed_on_failure(out:Path):
+    "Create `out` for the block; when the block fails and `out` was absent or empty before, remove it again."
+    fresh = not out.exists() or not any(out.iterdir())
+    out.mkdir(parents=True, exist_ok=True)
+    try: yield out
+    except BaseException:
+        if fresh: shutil.rmtree(out, ignore_errors=True)
+        raise
+
+def _labels(con, files:dict) -> pd.DataFrame:
+    "Each tabular input's label as the MIMIC dictionaries give it (None where a dictionary is absent)."
     spec = tabular_features()
     lab = con.execute("SELECT itemid, label FROM d_labitems").df().drop_duplicates("itemid").set_index("itemid").label
-    chart = con.execute("SELECT itemid, label FROM d_items").df().drop_duplicates("itemid").set_index("itemid").label
+    chart = (con.execute("SELECT itemid, label FROM d_items").df().drop_duplicates("itemid").set_index("itemid").label
+             if "d_items" in files else pd.Series(dtype=object))
     def one(r):
         if r.source == "hosp/labevents": return lab.get(int(r.feature))
         if r.source == "icu/chartevents": return chart.get(int(r.feature))
@@ -324,78 +345,95 @@ def build_mimic_cohort(mimic_iv, # MIMIC-IV release directory (holds hosp/ and i
     bad = [m for m in require_modalities if m not in MODALITIES]
     if bad: raise ValueError(f"require_modalities: unknown modality {bad[0]!r}; choose from {MODALITIES}")
     if aggregation not in AGGREGATIONS: raise ValueError(f"aggregation must be one of {AGGREGATIONS}, got {aggregation!r}")
-    out = Path(out_dir); out.mkdir(parents=True, exist_ok=True)
-    say = print if progress else (lambda *a, **k: None)
-    timings, t0 = {}, time.time()
-    def lap(name):
-        nonlocal t0
-        timings[name] = round(time.time() - t0, 2); t0 = time.time(); say(f"  {name}: {timings[name]:.1f} s")
-    files = find_mimic_tables(mimic_iv, mimic_note, mimic_cxr)
-    con = open_mimic(files, memory_limit, out / ".duckdb_tmp", threads)
-    say(f"building the MIMIC-IV cohort in {out}")
-    flow = _sql_step(lambda: apply_rules(con, prediction_hours, min_age), "applying the cohort rules", files, ("patients", "admissions"))
-    lap("cohort rules")
-    base = con.execute("""SELECT c.subject_id, c.hadm_id, c.label, c.gender, c.anchor_age, c.admission_type, c.insurance, c.race,
-                                 EXISTS (SELECT 1 FROM icustays i WHERE i.hadm_id = c.hadm_id AND i.intime < c.t_pred) AS icu_stay
-                          FROM cohort c ORDER BY c.hadm_id""").df().set_index("hadm_id", drop=False)
-    if base.label.isna().any():
-        raise ValueError(f"{files['admissions']}: column 'hospital_expire_flag' is empty for {int(base.label.isna().sum())} admission(s) of the cohort")
-    labs = _sql_step(lambda: event_values(con, "hosp/labevents", aggregation), "aggregating lab values", files, ("labevents",))
-    lap("labevents join")
-    charts = _sql_step(lambda: event_values(con, "icu/chartevents", aggregation), "aggregating chart values", files, ("chartevents",))
-    lap("chartevents join")
-    hpis = _sql_step(lambda: cohort_hpis(con, scrub), "extracting HPIs", files, ("discharge",))
-    lap("notes")
-    linked = _sql_step(lambda: link_images(con, tuple(view_positions)), "linking CXR studies", files, ("cxr_metadata", "cxr_split"))
-    labels = _labels(con)
-    con.close()
-    import shutil; shutil.rmtree(out / ".duckdb_tmp", ignore_errors=True)
-    src = [Path(mimic_cxr) / cxr_relative_path(*r) for r in linked[["subject_id", "study_id", "dicom_id"]].itertuples(index=False)]
-    missing = [i for i, p in enumerate(src) if not p.is_file()]
-    if missing and on_missing_image == "raise":
-        raise FileNotFoundError(f"{len(missing)} linked CXR image(s) not found under {mimic_cxr}, e.g. {src[missing[0]]} "
-                                "(MIMIC-CXR-JPG metadata lists it); download the images or pass on_missing_image='missing' "
-                                "(--on-missing-image missing) to treat them as absent")
-    keep = np.ones(len(linked), dtype=bool); keep[missing] = False
-    if image_size:
-        (out / "images").mkdir(exist_ok=True)
-        rel = [f"images/{d}.png" for d in linked.dicom_id]
-        errors = resize_images([s for s, k in zip(src, keep) if k], [out / r for r, k in zip(rel, keep) if k], image_size,
-                               workers or os.cpu_count() or 1)
-        bad = [e for e in errors if e]
-        if bad and on_missing_image == "raise":
-            raise ValueError(f"{len(bad)} CXR image(s) under {mimic_cxr} do not decode, e.g. {bad[0]}")
-        it = iter(errors)
-        paths = [r if k and next(it) is None else None for r, k in zip(rel, keep)]
-    else:
-        paths = [str(s.resolve()) if k else None for s, k in zip(src, keep)]
-    lap("images")
-    df = base.drop(columns=["hadm_id"]).join(labs).join(charts)
-    df["hpi"] = pd.Series(hpis, dtype=object).reindex(df.index).where(lambda s: s.notna(), None)
-    df["image_path"] = pd.Series(paths, index=linked.hadm_id.to_numpy(), dtype=object).reindex(df.index).where(lambda s: s.notna(), None)
-    df = df.reset_index()
-    for col in tabular_columns():
-        if col not in df: df[col] = np.nan
-    df = df[["subject_id", "hadm_id", "label"] + tabular_columns() + ["hpi", "image_path", "icu_stay"]]
-    df["label"] = df.label.astype("int64")
-    if require_modalities:
+    out = Path(out_dir)
+    with _removed_on_failure(out):             # a failed build leaves no half-written folder behind
+        say = print if progress else (lambda *a, **k: None)
+        timings, t0 = {}, time.time()
+        def lap(name):
+            nonlocal t0
+            timings[name] = round(time.time() - t0, 2); t0 = time.time(); say(f"  {name}: {timings[name]:.1f} s")
+        files = find_mimic_tables(mimic_iv, mimic_note, mimic_cxr)
+        con = open_mimic(files, memory_limit, out / ".duckdb_tmp", threads)
+        say(f"building the MIMIC-IV cohort in {out}")
+        flow = _sql_step(lambda: apply_rules(con, prediction_hours, min_age), "applying the cohort rules", files, ("patients", "admissions"))
+        lap("cohort rules")
+        base = con.execute("""SELECT c.subject_id, c.hadm_id, c.label, c.gender, c.anchor_age, c.admission_type, c.insurance, c.race,
+                                     EXISTS (SELECT 1 FROM icustays i WHERE i.hadm_id = c.hadm_id AND i.intime < c.t_pred) AS icu_stay
+                              FROM cohort c ORDER BY c.hadm_id""").df().set_index("hadm_id", drop=False)
+        if base.label.isna().any():
+            raise ValueError(f"{files['admissions']}: column 'hospital_expire_flag' is empty for {int(base.label.isna().sum())} admission(s) of the cohort")
+        labs = _sql_step(lambda: event_values(con, "hosp/labevents", aggregation), "aggregating lab values", files, ("labevents",))
+        lap("labevents join")
+        charts = (_sql_step(lambda: event_values(con, "icu/chartevents", aggregation), "aggregating chart values", files, ("chartevents",))
+                  if "chartevents" in files else pd.DataFrame(index=pd.Index([], name="hadm_id")))
+        lap("chartevents join")
+        hpis = _sql_step(lambda: cohort_hpis(con, scrub), "extracting HPIs", files, ("discharge",)) if "discharge" in files else {}
+        lap("notes")
+        linked = (_sql_step(lambda: link_images(con, tuple(view_positions)), "linking CXR studies", files, ("cxr_metadata", "cxr_split"))
+                  if "cxr_metadata" in files else pd.DataFrame({c: pd.Series(dtype="int64") for c in ("hadm_id", "subject_id", "study_id")} | {"dicom_id": pd.Series(dtype=object)}))
+        labels = _labels(con, files)
+        con.close()
+        shutil.rmtree(out / ".duckdb_tmp", ignore_errors=True)
+        src = [Path(mimic_cxr) / cxr_relative_path(*r) for r in linked[["subject_id", "study_id", "dicom_id"]].itertuples(index=False)]
+        missing = [i for i, p in enumerate(src) if not p.is_file()]
+        if missing and on_missing_image == "raise":
+            raise FileNotFoundError(f"{len(missing)} linked CXR image(s) not found under {mimic_cxr}, e.g. {src[missing[0]]} "
+                                    "(MIMIC-CXR-JPG metadata lists it); download the images or pass on_missing_image='missing' "
+                                    "(--on-missing-image missing) to treat them as absent")
+        keep = np.ones(len(linked), dtype=bool); keep[missing] = False
+        if image_size:
+            (out / "images").mkdir(exist_ok=True)
+            rel = [f"images/{d}.png" for d in linked.dicom_id]
+            errors = resize_images([s for s, k in zip(src, keep) if k], [out / r for r, k in zip(rel, keep) if k], image_size,
+                                   workers or os.cpu_count() or 1)
+            bad = [e for e in errors if e]
+            if bad and on_missing_image == "raise":
+                raise ValueError(f"{len(bad)} CXR image(s) under {mimic_cxr} do not decode, e.g. {bad[0]}")
+            it = iter(errors)
+            paths = [r if k and next(it) is None else None for r, k in zip(rel, keep)]
+        else:
+            paths = [str(s.resolve()) if k else None for s, k in zip(src, keep)]
+        lap("images")
+        df = base.drop(columns=["hadm_id"]).join(labs).join(charts)
+        df["hpi"] = pd.Series(hpis, dtype=object).reindex(df.index).where(lambda s: s.notna(), None)
+        df["image_path"] = pd.Series(paths, index=linked.hadm_id.to_numpy(), dtype=object).reindex(df.index).where(lambda s: s.notna(), None)
+        df = df.reset_index()
+        for col in tabular_columns():
+            if col not in df: df[col] = np.nan
+        df = df[["subject_id", "hadm_id", "label"] + tabular_columns() + ["hpi", "image_path", "icu_stay"]]
+        df["label"] = df.label.astype("int64")
         has = {"image": df.image_path.notna(), "text": df.hpi.notna(), "tabular": df[tabular_columns()[5:]].notna().any(axis=1)}
-        m = np.logical_and.reduce([has[x] for x in require_modalities])
-        df = df[m].reset_index(drop=True)
-        flow.loc[len(flow)] = {"rule": f"with {', '.join(require_modalities)} (required)", "admissions": len(df),
-                               "patients": df.subject_id.nunique()}
-    atomic_write_parquet(df, out / "cohort.parquet")
-    atomic_write_text(out / "cohort_flow.csv", flow.to_csv(index=False))
-    atomic_write_text(out / "tabular_labels.csv", labels.to_csv(index=False))
-    lap("write")
-    meta = dict(source="mimic", prediction_hours=prediction_hours, aggregation=aggregation, view_positions=list(view_positions),
-                min_age=min_age, require_modalities=list(require_modalities), scrub=scrub, image_size=image_size,
-                on_missing_image=on_missing_image, images_missing=len(missing), memory_limit=memory_limit,
-                tables={k: str(v) for k, v in files.items()}, timings_s=timings,
-                items_missing_from_dictionaries=labels[labels.mimic_label.isna()].column.tolist())
-    atomic_write_text(out / "cohort.json", json.dumps(meta, indent=2))
-    say(f"{len(df)} admissions of {df.subject_id.nunique()} patients; flow in {out / 'cohort_flow.csv'}")
-    return df
+        why = {"image": "MIMIC-CXR-JPG not given (--mimic-cxr)" if mimic_cxr is None else "no CXR study in any admission's window",
+               "text": "MIMIC-IV-Note not given (--mimic-note)" if mimic_note is None else "no discharge summary with an HPI section",
+               "tabular": "no lab or chart value in any admission's window"}
+        unavailable = {m: why[m] for m in MODALITIES if len(df) and not has[m].any()}
+        for m, reason in unavailable.items(): say(f"note: the {m} modality is missing for every admission: {reason}")
+        absent = [t for t in OPTIONAL_TABLES if t not in files and mimic_iv is not None]
+        if "chartevents" in absent: say("note: icu/chartevents not found: the 85 chart columns are empty for every admission")
+        if require_modalities:
+            m = np.logical_and.reduce([has[x] for x in require_modalities])
+            if not m.any():
+                raise ValueError(f"--require {' '.join(require_modalities)} leaves no admission of {len(df)}: " +
+                                 "; ".join(f"{x} is missing for every admission ({why[x]})" if not has[x].any() else
+                                           f"{x} present in {int(has[x].sum())}" for x in require_modalities))
+            df = df[m].reset_index(drop=True)
+            flow.loc[len(flow)] = {"rule": f"with {', '.join(require_modalities)} (required)", "admissions": len(df),
+                                   "patients": df.subject_id.nunique()}
+        atomic_write_parquet(df, out / "cohort.parquet")
+        atomic_write_text(out / "cohort_flow.csv", flow.to_csv(index=False))
+        atomic_write_text(out / "tabular_labels.csv", labels.to_csv(index=False))
+        lap("write")
+        meta = dict(source="mimic", prediction_hours=prediction_hours, aggregation=aggregation, view_positions=list(view_positions),
+                    min_age=min_age, require_modalities=list(require_modalities), scrub=scrub, image_size=image_size,
+                    on_missing_image=on_missing_image, images_missing=len(missing), memory_limit=memory_limit,
+                    tables={k: str(v) for k, v in files.items()}, timings_s=timings,
+                    releases={"mimic_iv": str(mimic_iv), "mimic_note": str(mimic_note) if mimic_note else None,
+                              "mimic_cxr": str(mimic_cxr) if mimic_cxr else None},
+                    tables_absent=absent, modalities_unavailable=unavailable,
+                    items_missing_from_dictionaries=labels[labels.mimic_label.isna()].column.tolist())
+        atomic_write_text(out / "cohort.json", json.dumps(meta, indent=2))
+        say(f"{len(df)} admissions of {df.subject_id.nunique()} patients; flow in {out / 'cohort_flow.csv'}")
+        return df
 
 def _sql_step(fn, what:str, files:dict, tables:tuple):
     "Run one step of the build; a DuckDB error names the step and the files it read."
@@ -566,8 +604,10 @@ def add_mimic_arguments(c) -> None:
     "The MIMIC options of the `cohort` subcommand."
     g = c.add_argument_group("MIMIC-IV (any of the three switches to the MIMIC builder)")
     g.add_argument("--mimic-iv", help="MIMIC-IV release directory (holds hosp/ and icu/)")
-    g.add_argument("--mimic-note", help="MIMIC-IV-Note release directory (holds note/discharge.csv.gz)")
-    g.add_argument("--mimic-cxr", help="MIMIC-CXR-JPG release directory (metadata, split, files/)")
+    g.add_argument("--mimic-note", help="MIMIC-IV-Note release directory (holds note/discharge.csv.gz); optional: without it "
+                                        "the text modality is missing for every admission")
+    g.add_argument("--mimic-cxr", help="MIMIC-CXR-JPG release directory (metadata, split, files/); optional: without it "
+                                       "the image modality is missing for every admission")
     g.add_argument("--prediction-hours", type=float, default=24.0, help="T = admission time + this many hours")
     g.add_argument("--aggregation", choices=AGGREGATIONS, default="first", help="of the tabular values in [admittime, T)")
     g.add_argument("--view-positions", nargs="+", default=["PA", "AP"], help="frontal views, in order of preference")
@@ -608,8 +648,8 @@ def mimic_command(a) -> int:
         path = write_bench(bench_mimic(a.work, scales, a.memory_limit, pandas=not a.no_pandas), a.out)
         print(path.read_text()); print(f"written: {path}")
         return 0
-    missing = [f for f, v in (("--mimic-iv", a.mimic_iv), ("--mimic-note", a.mimic_note), ("--mimic-cxr", a.mimic_cxr)) if not v]
-    if missing: raise ValueError(f"the MIMIC builder needs all three releases; missing {', '.join(missing)}")
+    if not a.mimic_iv: raise ValueError("the MIMIC builder needs --mimic-iv (--mimic-note and --mimic-cxr are optional: "
+                                        "without one, its modality is missing for every admission)")
     t = time.time()
     df = build_mimic_cohort(a.mimic_iv, a.mimic_note, a.mimic_cxr, a.out, a.prediction_hours, a.aggregation, tuple(a.view_positions),
                             a.min_age, tuple(a.require), not a.no_scrub, a.image_size, a.on_missing_image, a.memory_limit,

@@ -1,0 +1,135 @@
+"""The MIMIC-IV builder on real files: the official MIMIC-IV Clinical Database Demo v2.2 (ODbL, tests/data/).
+
+The demo has MIMIC-IV's hosp and icu tables for 100 patients but no notes, no CXRs and no chartevents, so it is
+also the test of a partial release. Every expectation here is computed from the demo's CSVs with plain pandas,
+independently of the builder's SQL."""
+import hashlib, json, re, shutil
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+from mmkd_study.config import tabular_features
+from mmkd_study.data import load_cohort
+from mmkd_study.runner import main, reproduce
+from mmkd_study.splits import study_split, check_splits
+
+DEMO = __import__("pathlib").Path(__file__).parent / "data" / "mimic-iv-demo-2.2"
+
+
+@pytest.fixture(scope="module")
+def cohort_dir(tmp_path_factory):
+    d = tmp_path_factory.mktemp("demo") / "cohort"
+    assert main(["cohort", "--mimic-iv", str(DEMO), "--out", str(d), "--image-size", "32", "--workers", "1"]) == 0
+    return d
+
+
+@pytest.fixture(scope="module")
+def expected():
+    "The cohort as the rules of STUDY.md §4.1 define it, computed with pandas from the demo's own files."
+    adm = pd.read_csv(DEMO / "hosp/admissions.csv.gz", parse_dates=["admittime", "dischtime", "deathtime"])
+    pat = pd.read_csv(DEMO / "hosp/patients.csv.gz")
+    a = adm.merge(pat, on="subject_id", how="left")
+    a["age"] = a.anchor_age + (a.admittime.dt.year - a.anchor_year)
+    a["t_pred"] = a.admittime + pd.Timedelta(hours=24)
+    rules = [np.ones(len(a), bool), (a.age >= 18).to_numpy(),
+             (a.deathtime.isna() | (a.deathtime >= a.t_pred)).to_numpy(), (a.dischtime >= a.t_pred).to_numpy()]
+    keep = np.logical_and.accumulate(rules)
+    flow = [(int(k.sum()), int(a.subject_id[k].nunique())) for k in keep]
+    cohort = a[keep[-1]].set_index("hadm_id").sort_index()
+    # the first lab value in [admittime, T), linked by patient and time (ED labs carry no hadm_id); same-time values averaged
+    spec = tabular_features()
+    labs = spec[spec.source == "hosp/labevents"]
+    ev = pd.read_csv(DEMO / "hosp/labevents.csv.gz", usecols=["subject_id", "itemid", "charttime", "valuenum"], parse_dates=["charttime"])
+    ev = ev[ev.itemid.isin(labs.feature.astype(int)) & ev.valuenum.notna()]
+    ev = ev.merge(cohort.reset_index()[["hadm_id", "subject_id", "admittime", "t_pred"]], on="subject_id")
+    ev = ev[(ev.charttime >= ev.admittime) & (ev.charttime < ev.t_pred)]
+    first_time = ev.groupby(["hadm_id", "itemid"]).charttime.transform("min")
+    first = ev[ev.charttime == first_time].groupby(["hadm_id", "itemid"]).valuenum.mean().unstack()
+    first.columns = ["lab_" + str(c) for c in first.columns]
+    return {"flow": flow, "cohort": cohort, "first_labs": first}
+
+
+def test_the_fixture_is_the_official_demo():
+    for line in (DEMO / "SHA256SUMS.txt").read_text().splitlines():
+        digest, name = line.split()
+        assert hashlib.sha256((DEMO / name).read_bytes()).hexdigest() == digest, name
+    assert "ODC Open Database License (ODbL)" in (DEMO / "LICENSE.txt").read_text()
+
+
+def test_flow_admissions_and_labels_match_pandas(cohort_dir, expected):
+    flow = pd.read_csv(cohort_dir / "cohort_flow.csv")
+    assert list(zip(flow.admissions, flow.patients)) == expected["flow"]
+    df = load_cohort(cohort_dir).set_index("hadm_id")
+    assert df.index.tolist() == expected["cohort"].index.tolist()
+    assert df.label.tolist() == expected["cohort"].hospital_expire_flag.tolist()
+    assert 0 < df.label.sum() < len(df)
+
+
+def test_every_lab_column_holds_the_first_value_in_the_window(cohort_dir, expected):
+    df = load_cohort(cohort_dir).set_index("hadm_id")
+    labs = [c for c in df if c.startswith("lab_")]
+    want = expected["first_labs"].reindex(index=df.index, columns=labs)
+    assert (df[labs].notna() == want.notna()).all().all()
+    assert df[labs].notna().sum().sum() > 1000                         # the demo has labs for most admissions
+    assert np.nanmax(np.abs(df[labs].to_numpy() - want.to_numpy())) < 1e-9
+
+
+def test_a_release_that_is_not_given_is_a_modality_missing_for_everyone(cohort_dir):
+    df = load_cohort(cohort_dir)
+    assert df.image_path.isna().all() and df.hpi.isna().all()
+    assert df[[c for c in df if c.startswith("chart_")]].isna().all().all()           # no chartevents in the demo
+    meta = json.loads((cohort_dir / "cohort.json").read_text())
+    assert meta["releases"]["mimic_note"] is None and meta["releases"]["mimic_cxr"] is None
+    assert set(meta["modalities_unavailable"]) == {"image", "text"} and meta["tables_absent"] == ["chartevents"]
+
+
+def test_require_text_without_notes_is_an_error_that_says_why(tmp_path, capsys):
+    out = tmp_path / "c"
+    assert main(["cohort", "--mimic-iv", str(DEMO), "--out", str(out), "--require", "text"]) == 2
+    err = capsys.readouterr().err
+    assert "--require text leaves no admission" in err and "MIMIC-IV-Note not given" in err
+    assert not out.exists()                                            # a failed build leaves no half-written folder
+
+
+def test_a_truncated_download_is_named(tmp_path, capsys):
+    tree = tmp_path / "mimiciv"
+    shutil.copytree(DEMO, tree)
+    (tree / "hosp/patients.csv.gz").chmod(0o644); (tree / "hosp/patients.csv.gz").write_bytes(b"")
+    assert main(["cohort", "--mimic-iv", str(tree), "--out", str(tmp_path / "c")]) == 2
+    assert "patients.csv.gz: empty or not gzip" in capsys.readouterr().err
+
+
+def _seed_with_events(df, fractions, tries=50) -> int:
+    "The first seed whose splits the study can evaluate (each with a death): the demo has 14 deaths in 245 admissions."
+    for seed in range(tries):
+        try: check_splits(study_split(df, seed, fractions, scenario="natural"), df.label); return seed
+        except ValueError: pass
+    raise AssertionError("no seed gives splits with a death in each")
+
+
+def test_smoke_study_on_the_demo_and_nothing_identifying_in_its_outputs(cohort_dir, tmp_path):
+    df = load_cohort(cohort_dir)
+    with pytest.raises(ValueError, match="complete-case design leaves no admission"):   # no images, no notes: the paper's design has nothing
+        reproduce("smoke", data="mimic", cohort_dir=cohort_dir, results_dir=tmp_path / "x", models=["tabular_logreg"], progress=False)
+    fractions = [0.6, 0.2, 0.2]
+    seed = _seed_with_events(df, fractions)
+    res = reproduce("smoke", data="mimic", cohort_dir=cohort_dir, results_dir=tmp_path / "results", figures_dir=tmp_path / "figures",
+                    models=["tabular_logreg", "concat_logreg", "tabular_only"], seeds=[seed], scenario="natural",
+                    overrides={"data.split_fractions": fractions}, progress=False)
+    assert res.ok, [(o.model, o.error) for o in res.failed] or res.errors
+    t2 = pd.read_csv(res.results_dir / "table2_comparison.csv")
+    assert (t2.data_source == "MIMIC-IV").all() and t2.auroc_mean.between(0, 1).all()
+    report = (res.results_dir / "REPORT.md").read_text()
+    assert "Modalities unavailable in this cohort: image" in (res.results_dir / "table1_cohort.md").read_text()
+    assert "natural missingness" in report and "image (MIMIC-CXR-JPG not given" in report and "text (MIMIC-IV-Note not given" in report
+    ids = set()
+    for path, cols in [(DEMO / "hosp/admissions.csv.gz", ["subject_id", "hadm_id"]), (DEMO / "icu/icustays.csv.gz", ["stay_id"])]:
+        ids |= set(pd.read_csv(path, usecols=cols, dtype=str).stack())
+    id_re = re.compile(r"(?<![0-9A-Za-z.])(" + "|".join(sorted(ids, key=len, reverse=True)) + r")(?![0-9A-Za-z])")
+    files = [p for p in tmp_path.rglob("*") if p.is_file() and p.suffix not in (".parquet", ".pt", ".npz")]
+    assert any(p.suffix == ".md" for p in files) and any(p.suffix == ".ipynb" for p in files)
+    for p in files:
+        text = (json.dumps({k: str(v) for k, v in Image.open(p).info.items()}) if p.suffix == ".png"
+                else p.read_bytes().decode("latin-1" if p.suffix == ".pdf" else "utf-8", errors="replace"))
+        hit = id_re.search(text)
+        assert hit is None, f"{p}: contains the identifier {hit.group(1)}"
