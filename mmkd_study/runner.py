@@ -178,6 +178,11 @@ def _train_torch(cfg:Config, df:pd.DataFrame, cohort_dir:Path, split:np.ndarray,
              "data_quality": report}
     return pred, extra
 
+def _peak_rss_mb() -> float:
+    "The largest resident memory of this process so far, in MB (what a machine must hold for one run)."
+    import resource
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)   # kilobytes on Linux
+
 def _where(cohort_dir, cfg:Config) -> str:
     "Names a run's splits in a message: the cohort, the seed, the split unit when it is not the default."
     return f"{cohort_dir}, seed {cfg.seed}" + (f", {cfg.data.split_unit}-level split" if cfg.data.split_unit != "patient" else "")
@@ -228,7 +233,7 @@ def train_run(cfg:Config, # the run's configuration (from `run_config`)
               "run_fingerprint": cfg.fingerprint(data_fp), "config": cfg.to_dict(),
               "metrics": {"test": evaluate_subsets(pred, "test"), "val": evaluate_subsets(pred, "val")},
               "versions": package_versions(), "git_commit": git_commit(Path(__file__).parent),
-              "wall_time_s": round(time.time() - start, 2), **extra}
+              "wall_time_s": round(time.time() - start, 2), "peak_rss_mb": _peak_rss_mb(), **extra}
     if "true_risk" in df:      # the synthetic generator knows the truth: keep the oracle beside the model
         oracle = pd.DataFrame({"split": split, "label": df.label, "probability": df.true_risk, "subset": "oracle"})
         record["metrics"]["oracle_test"] = evaluate_subsets(oracle, "test")["oracle"]

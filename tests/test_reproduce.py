@@ -62,6 +62,8 @@ def test_every_run_leaves_notebook_predictions_and_provenance(smoke):
         rec = json.loads((o.run_dir / "metrics.json").read_text())
         assert {"config", "data_fingerprint", "seed", "versions", "git_commit", "wall_time_s"} <= set(rec)
         assert rec["config"]["model"]["name"] == o.model
+        assert 100 < rec["peak_rss_mb"] < 64_000            # a kernel with torch loaded, in MB (not kB, not bytes)
+    assert "peak memory of one run (its kernel process): " in (d / "results/REPORT.md").read_text()
 
 def test_runs_share_pretrained_encoders_and_stage1(smoke):
     res, d = smoke
