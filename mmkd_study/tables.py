@@ -239,6 +239,8 @@ def _p_number(v) -> float:
 def verdict(difference:float, p_holm:float, mdd:float) -> str:
     "A claim's verdict: resolved (either way) when its Holm-adjusted p < 0.05, else not resolved, with the MDD beside it."
     if pd.isna(p_holm): return "not tested"
+    if difference == 0 and mdd == 0:             # every resample differs by exactly 0: the two models predict alike
+        return "identical predictions on every seed (the switch changed nothing that was trained or chosen at this size)"
     if p_holm < 0.05: return f"**resolved: proposed {'better' if difference > 0 else 'worse'}**"
     return f"not resolved (the study could detect {mdd:.3f}; not the same as no effect)"
 
