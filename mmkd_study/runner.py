@@ -389,7 +389,7 @@ def reproduce(profile:str="quick", # smoke | quick | paper
               cohort_dir=None, # cohort directory (default: data/synthetic_<profile>)
               results_dir=None, # tables go here (default: the profile's study.results_dir; `<it>/natural` for that scenario)
               figures_dir=None, # figures go here (default: figures/ beside results_dir; `figures/natural` for that scenario)
-              runs_dir=None, # per-run outputs (default: <results_dir>/runs/<profile>)
+              runs_dir=None, # per-run outputs (default: <results_dir>/runs/<profile>; MIMIC data: <results_dir>/../mimic_runs/<profile>)
               models=None, seeds=None, # restrict the grid (default: the profile's)
               overrides:dict|None=None, # dotted config parameters for every run
               jobs:int|None=None, # trainings at a time (None: `default_jobs()`)
@@ -420,7 +420,8 @@ def reproduce(profile:str="quick", # smoke | quick | paper
     default_results = default_mimic_results_dir() if data == "mimic" else Path(base.study.results_dir)
     if results_dir is None and figures_dir is None: figures_dir = default_results.parent / "figures" / beside
     results_dir = Path(results_dir or default_results / beside).resolve()
-    runs_dir = Path(runs_dir or results_dir / "runs" / profile).resolve()
+    runs_dir = Path(runs_dir or (results_dir.parent / "mimic_runs" if data == "mimic" else results_dir / "runs") / profile).resolve()
+    #   on MIMIC data the runs' row-level files (predictions with hadm_id) sit beside the shareable results folder, never inside it
     figures_dir = Path(figures_dir or results_dir.parent / "figures").resolve()
     models, seeds = list(models or base.study.models), list(seeds if seeds is not None else base.study.seeds)
     if not seeds: raise ValueError("--seeds: give at least one seed")
@@ -538,7 +539,8 @@ def main(argv=None) -> int:
                         "with what it has (beyond the paper; tables in <results>/natural, figures in figures/natural)")
     r.add_argument("--results", help="results directory (default: results; with --data mimic ~/.mmkd_study/mimic_results)")
     r.add_argument("--figures", help="figures directory (default: figures/ beside the results directory)")
-    r.add_argument("--runs", help="per-run outputs (default: <results>/runs/<profile>)")
+    r.add_argument("--runs", help="per-run outputs (default: <results>/runs/<profile>; with --data mimic <results>/../mimic_runs/<profile>, "
+                                  "outside the shareable results folder, since predictions carry hadm_ids)")
     r.add_argument("--models", nargs="+", help=f"restrict the grid; available: {', '.join(MODEL_GRID)}")
     r.add_argument("--seeds", nargs="+", type=int)
     r.add_argument("--jobs", type=int, help="trainings at a time (default: one per GPU; on a CPU one per core, at most 8, one thread each)")

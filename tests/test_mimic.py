@@ -124,7 +124,9 @@ def test_no_identifier_or_note_text_in_any_output(study, tree, cohort_dir):
     generic = set().union(*(_shingles(t) for t in ["history of present illness", "past medical history"]))
     hpi = load_cohort(cohort_dir).hpi.dropna().iloc[0]
     assert id_re.search(f"hadm {sorted(ids)[0]}:") and (_shingles(hpi) & note_shingles) - generic   # the scan would see a leak
-    assert (d / "results/runs/smoke/proposed/seed0/predictions.parquet").exists()                    # row-level, private, not scanned
+    assert (d / "mimic_runs/smoke/proposed/seed0/predictions.parquet").exists()                     # row-level, private, not scanned
+    shared = [p for p in (d / "results").rglob("*") if p.is_file()]
+    assert shared and not [p for p in shared if p.suffix in (".parquet", ".pt", ".npz")]              # the results folder as it would be shared
     files = _shareable_files(d)
     assert any(p.name == "cohort.ipynb" for p in files) and any(p.name == "train.ipynb" for p in files)
     assert any(p.suffix == ".png" for p in files) and any(p.suffix == ".pdf" for p in files)
