@@ -196,12 +196,13 @@ def check_study_splits(cohort_dir, grid:list, progress:bool=True) -> None:
     has = modality_presence(df)
     for m, v in has.items():
         if not v.any() and progress: tqdm.write(f"note: no admission of {cohort_dir} has {m}: that modality is missing for every admission")
-    seen = {}
+    checked = set()
     for _, _, cfg in grid:
         d = cfg.data
         key = (cfg.seed, d.split_fractions, d.split_unit, d.scenario)
-        if key not in seen:
-            seen[key] = check_splits(study_split(df, cfg.seed, d.split_fractions, d.split_unit, d.scenario), df.label, _where(cohort_dir, cfg), has)
+        if key in checked: continue
+        check_splits(study_split(df, cfg.seed, d.split_fractions, d.split_unit, d.scenario), df.label, _where(cohort_dir, cfg), has)
+        checked.add(key)
 
 def train_run(cfg:Config, # the run's configuration (from `run_config`)
               run_dir, # where predictions.parquet and metrics.json go
@@ -419,9 +420,11 @@ def reproduce(profile:str="quick", # smoke | quick | paper
     beside = "" if scenario == "complete_case" else scenario       # the second scenario's tables never overwrite the primary's
     default_results = default_mimic_results_dir() if data == "mimic" else Path(base.study.results_dir)
     if results_dir is None and figures_dir is None: figures_dir = default_results.parent / "figures" / beside
+    top = Path(results_dir or default_results).resolve().parent           # what holds the results folder (before a scenario's subfolder)
     results_dir = Path(results_dir or default_results / beside).resolve()
-    runs_dir = Path(runs_dir or (results_dir.parent / "mimic_runs" if data == "mimic" else results_dir / "runs") / profile).resolve()
-    #   on MIMIC data the runs' row-level files (predictions with hadm_id) sit beside the shareable results folder, never inside it
+    if runs_dir is None:        # on MIMIC data the runs' row-level files (predictions with hadm_id) sit beside the shareable results, never inside
+        runs_dir = (top / "mimic_runs" / beside if data == "mimic" else results_dir / "runs") / profile
+    runs_dir = Path(runs_dir).resolve()
     figures_dir = Path(figures_dir or results_dir.parent / "figures").resolve()
     models, seeds = list(models or base.study.models), list(seeds if seeds is not None else base.study.seeds)
     if not seeds: raise ValueError("--seeds: give at least one seed")
