@@ -354,6 +354,11 @@ def build_mimic_cohort(mimic_iv, # MIMIC-IV release directory (holds hosp/ and i
             timings[name] = round(time.time() - t0, 2); t0 = time.time(); say(f"  {name}: {timings[name]:.1f} s")
         files = find_mimic_tables(mimic_iv, mimic_note, mimic_cxr)
         con = open_mimic(files, memory_limit, out / ".duckdb_tmp", threads)
+        empty = [t for t in files if con.execute(f"SELECT 1 FROM {t} LIMIT 1").fetchone() is None]   # a header and no rows
+        for t in empty:
+            if t in ("patients", "admissions"):
+                raise ValueError(f"{files[t]}: the {t} table has a header but no rows; download it again")
+            say(f"note: {files[t]} has no rows: what it feeds is missing for every admission")
         say(f"building the MIMIC-IV cohort in {out}")
         flow = _sql_step(lambda: apply_rules(con, prediction_hours, min_age), "applying the cohort rules", files, ("patients", "admissions"))
         lap("cohort rules")
@@ -429,7 +434,7 @@ def build_mimic_cohort(mimic_iv, # MIMIC-IV release directory (holds hosp/ and i
                     tables={k: str(v) for k, v in files.items()}, timings_s=timings,
                     releases={"mimic_iv": str(mimic_iv), "mimic_note": str(mimic_note) if mimic_note else None,
                               "mimic_cxr": str(mimic_cxr) if mimic_cxr else None},
-                    tables_absent=absent, modalities_unavailable=unavailable,
+                    tables_absent=absent, tables_empty=empty, modalities_unavailable=unavailable,
                     items_missing_from_dictionaries=labels[labels.mimic_label.isna()].column.tolist())
         atomic_write_text(out / "cohort.json", json.dumps(meta, indent=2))
         say(f"{len(df)} admissions of {df.subject_id.nunique()} patients; flow in {out / 'cohort_flow.csv'}")

@@ -133,3 +133,18 @@ def test_smoke_study_on_the_demo_and_nothing_identifying_in_its_outputs(cohort_d
                 else p.read_bytes().decode("latin-1" if p.suffix == ".pdf" else "utf-8", errors="replace"))
         hit = id_re.search(text)
         assert hit is None, f"{p}: contains the identifier {hit.group(1)}"
+
+
+def test_an_empty_table_is_said_and_an_empty_required_one_refused(tmp_path, capsys):
+    tree = tmp_path / "mimiciv"
+    shutil.copytree(DEMO, tree)
+    for f in tree.rglob("*"): f.chmod(0o755 if f.is_dir() else 0o644)
+    header = pd.read_csv(DEMO / "hosp/labevents.csv.gz", nrows=0)
+    header.to_csv(tree / "hosp/labevents.csv.gz", index=False)                         # a header, no rows
+    assert main(["cohort", "--mimic-iv", str(tree), "--out", str(tmp_path / "c")]) == 0
+    assert "labevents.csv.gz has no rows" in capsys.readouterr().out
+    meta = json.loads((tmp_path / "c/cohort.json").read_text())
+    assert meta["tables_empty"] == ["labevents"] and "tabular" in meta["modalities_unavailable"]
+    pd.read_csv(DEMO / "hosp/patients.csv.gz", nrows=0).to_csv(tree / "hosp/patients.csv.gz", index=False)
+    assert main(["cohort", "--mimic-iv", str(tree), "--out", str(tmp_path / "d")]) == 2
+    assert "the patients table has a header but no rows" in capsys.readouterr().err and not (tmp_path / "d").exists()
