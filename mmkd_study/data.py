@@ -76,11 +76,8 @@ def validate_cohort(df:pd.DataFrame, # cohort table
             df[col] = df[col].astype("float64")
         else:
             values = pd.to_numeric(df[col], errors="coerce")
-            bad = values.isna() & df[col].notna()
-            if bad.any():
-                i = int(np.flatnonzero(bad)[0])
-                raise ValueError(f"{source}: column {col!r}, row {i}: {_short(df[col].iat[i])} is not a number "
-                                 f"({int(bad.sum())} non-numeric value(s) in this column); fix or blank them")
+            bad = (values.isna() & df[col].notna()).to_numpy()
+            if bad.any(): fail(col, bad, lambda x: f"{_short(x)} is not a number", "fix or blank them")
             df[col] = values.astype("float64")
         inf = np.isinf(df[col].to_numpy())
         if inf.any(): fail(col, inf, lambda x: f"{x} is infinite", "a measurement is a finite number, or blank where it was not taken")

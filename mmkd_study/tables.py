@@ -42,15 +42,16 @@ def collect_runs(runs_dir, # <results>/runs/<profile>
                 rows.append({"model": model, "seed": seed, "subset": subset, **m, "data_source": rec["data_source"],
                              "oracle_auroc": rec["metrics"].get("oracle_test", {}).get("auroc"),
                              "oracle_auprc": rec["metrics"].get("oracle_test", {}).get("auprc"),
-                             "ceiling_auroc": ceiling.get("auroc"), "ceiling_auprc": ceiling.get("auprc")})
+                             "ceiling_auroc": ceiling.get("auroc"), "ceiling_auprc": ceiling.get("auprc"),
+                             "split_unit": rec.get("config", {}).get("data", {}).get("split_unit", "patient")})
     return pd.DataFrame(rows, columns=["model", "seed", "subset", "auroc", "auprc", "n", "prevalence", "data_source",
-                                       "oracle_auroc", "oracle_auprc", "ceiling_auroc", "ceiling_auprc"]), missing
+                                       "oracle_auroc", "oracle_auprc", "ceiling_auroc", "ceiling_auprc", "split_unit"]), missing
 
 ORACLE, CEILING = "oracle (generator's true risk)", VIEW_CEILING          # the rows of what the generator knows (04_reference)
 
 def _known_rows(runs:pd.DataFrame) -> pd.DataFrame:
     "One row per (seed, subset) of what the generator knows, from the runs on the study's own split (not another split's)."
-    own = runs[~runs.model.isin(["released_admission_split"])]
+    own = runs[runs.split_unit == "patient"] if "split_unit" in runs else runs      # not the leaky admission-level split's
     return own.drop_duplicates(["seed", "subset"])
 
 def _mean_sd(x:pd.Series) -> str:
