@@ -112,7 +112,9 @@ class TrainConfig:
     lr_pool: float = 1e-2
     lr_other: float = 1e-4
     weight_decay: float = 0.0
-    eval_every: int = 100              # validate every k steps
+    eval_every: int = 100              # validate every k steps (the paper)
+    evals_per_epoch: int = 0           # >0: validate this many times per epoch, evenly spaced, instead: the count no longer
+                                       # grows with the cohort (every k steps costs n² as the data grows)
     lr_decay: float = 0.6              # multiply the lr after `plateau_patience` evaluations without improvement
     plateau_patience: int = 3
     max_decays: int = 6                # stop after this many decays without improvement
@@ -134,6 +136,7 @@ class TrainConfig:
     kd_plateau_patience: int = 0       # stage 2's plateau patience (0: stage 1's `plateau_patience`; released: 6)
     kd_early_stop: bool = True         # stage 2 stops after `max_decays` decays (released: False, it runs all `kd_epochs`)
     pretrain_epochs: int = 5           # epochs of each encoder's unimodal pretraining (encoder_init=pretrained)
+    pretrain_max_decays: int = 0       # pretraining stops after this many decays without improvement (0: `max_decays`)
     pretrain_lr_image: float = 0.0     # learning rate of each encoder's own pretraining, chosen on the validation split
     pretrain_lr_text: float = 0.0      # (10a_pretrain); 0: the run's rate for that encoder (lr_image, lr_text; TabNet,
     pretrain_lr_tabular: float = 0.0   # like the unimodal head, is in the lr_other group)
@@ -244,7 +247,7 @@ PROFILES: dict[str, dict] = {
         "model.text_dropout": 0.0, "model.text_token_pool": 4, "model.d_fusion": 64, "model.fusion_ff_dim": 128,
         "model.tabnet_n_d": 32, "model.tabnet_n_a": 32,
         "model.encoder_init": "pretrained", "model.freeze_image": True, "model.freeze_text": True, "model.freeze_tabular": True,
-        "train.batch_size": 32, "train.eval_every": 50, "train.max_epochs": 3, "train.kd_epochs": 2, "train.pretrain_epochs": 8,
+        "train.batch_size": 32, "train.evals_per_epoch": 2, "train.pretrain_max_decays": 2, "train.max_epochs": 3, "train.kd_epochs": 2, "train.pretrain_epochs": 8,
         "train.lr_text": 1e-3, "train.lr_image": 3e-3, "train.lr_other": 1e-3,   # random-init small encoders: the paper's fine-tuning rates learn too little
         "train.pretrain_lr_image": 1e-2, "train.pretrain_lr_tabular": 1e-2,      # chosen on validation (10a_pretrain, results/pretrain_rate_search.csv)
         "study.n_bootstrap": 500,
@@ -280,7 +283,7 @@ _POSITIVE = ("data.n_admissions", "data.image_size", "data.max_text_tokens", "da
              "model.tabnet_n_d", "model.tabnet_n_a", "model.tabnet_steps", "train.batch_size", "train.eval_every", "train.plateau_patience",
              "train.max_decays", "train.max_epochs", "train.kd_epochs", "train.pretrain_epochs", "train.lr_text", "train.lr_image",
              "train.lr_pool", "train.lr_other", "train.kd_temperature", "study.n_bootstrap", "study.jobs")
-_NON_NEGATIVE = ("train.kd_plateau_patience", "train.weight_decay", "train.kd_weight", "train.kd_student_hard_label", "train.gm_alpha", "train.threads", "train.num_workers",
+_NON_NEGATIVE = ("train.kd_plateau_patience", "train.evals_per_epoch", "train.pretrain_max_decays", "train.weight_decay", "train.kd_weight", "train.kd_student_hard_label", "train.gm_alpha", "train.threads", "train.num_workers",
                  "train.pretrain_lr_image", "train.pretrain_lr_text", "train.pretrain_lr_tabular", "seed", "data.cohort_seed")
 _SHARES = ("data.missing_image", "data.missing_text", "data.missing_tabular", "model.fusion_dropout", "model.text_dropout")
 

@@ -24,7 +24,7 @@ __all__ = ['ENCODER_FIELDS', 'PRETRAIN_TRAIN_FIELDS', 'PRETRAIN_LR_GROUP', 'pret
 # %% ../nbs/10a_pretrain.ipynb #9ec84e80
 ENCODER_FIELDS = ("d_fusion", "image_backbone", "image_weights", "image_token_grid", "text_encoder", "text_dropout", "text_token_pool",
                   "tabnet_n_d", "tabnet_n_a", "tabnet_steps")
-PRETRAIN_TRAIN_FIELDS = ("batch_size", "lr_text", "lr_image", "lr_other", "weight_decay", "eval_every", "lr_decay",
+PRETRAIN_TRAIN_FIELDS = ("batch_size", "lr_text", "lr_image", "lr_other", "weight_decay", "eval_every", "evals_per_epoch", "lr_decay",
                          "plateau_patience", "max_decays", "device", "threads")
 PRETRAIN_LR_GROUP = {"image": "lr_image", "text": "lr_text", "tabular": "lr_other"}   # the optimiser group of each encoder
 
@@ -43,7 +43,8 @@ def pretrain_config(cfg:Config, # the run that needs a pretrained encoder
         "seed": cfg.seed, "data": data,
         "model": {**{k: d["model"][k] for k in ENCODER_FIELDS}, "name": f"pretrain_{modality}", "fusion": "unimodal",
                   "modalities": [modality]},
-        "train": {**train, "max_epochs": cfg.train.pretrain_epochs, "kd": False, "gm": False}})
+        "train": {**train, "max_epochs": cfg.train.pretrain_epochs, "max_decays": cfg.train.pretrain_max_decays or cfg.train.max_decays,
+                  "kd": False, "gm": False}})
 
 def vocabulary_hash(tokenizer) -> str:
     "Hash of a `TextTokenizer`'s vocabulary: a text encoder is only reusable with the same word pieces."

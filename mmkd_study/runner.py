@@ -5,7 +5,7 @@
 # %% ../nbs/30_runner.ipynb #3bb8f438
 from __future__ import annotations
 import argparse, json, os, platform, signal, subprocess, sys, time, weakref
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import ThreadPoolExecutor, wait
 import itertools, threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,8 +20,8 @@ from .files import atomic_write_text, atomic_write_parquet, file_sha256
 __all__ = ['MODEL_GRID', 'run_config', 'default_cohort_dir', 'default_mimic_results_dir', 'git_commit', 'package_versions',
            'stage1_fingerprint', 'split_sizes', 'evaluate_subsets', 'check_study_splits', 'train_run',
            'study_notebooks_dir', 'check_parameters', 'interrupt_kernels', 'execute_notebook', 'RunOutcome',
-           'run_state', 'run_is_complete', 'StudyInterrupted', 'ReproduceResult', 'check_writable', 'default_jobs',
-           'placement', 'grid_order', 'reproduce', 'main', 'pretrain_search']
+           'run_state', 'run_is_complete', 'kernel_groups', 'group_name', 'grid_order', 'StudyInterrupted',
+           'ReproduceResult', 'check_writable', 'default_jobs', 'placement', 'reproduce', 'main', 'pretrain_search']
 
 # %% ../nbs/30_runner.ipynb #ee7f0582
 _NO_KD_GM = {"train.kd": False, "train.gm": False}
@@ -311,6 +311,12 @@ class RunOutcome:
     status: str                  # complete | skipped | failed | not started (after Ctrl-C)
     run_dir: Path
     error: str = ""
+    notebook: Path|None = None   # the executed training notebook that trained it (its kernel group's)
+
+def _last_line(text:str) -> str:
+    "The last non-empty line of a traceback: the exception and its message."
+    lines = [l for l in text.strip().splitlines() if l.strip()]
+    return lines[-1].strip() if lines else ""
 
 def run_state(run_dir, cfg:Config, data_fingerprint:str) -> str:
     "'complete', 'absent', 'stale' (another configuration or data) or 'corrupt: why' for the run in `run_dir`."
@@ -329,6 +335,32 @@ def run_state(run_dir, cfg:Config, data_fingerprint:str) -> str:
 def run_is_complete(run_dir, cfg:Config, data_fingerprint:str) -> bool:
     "True when `run_dir` holds a complete run with this configuration and data, its files as they were written."
     return run_state(run_dir, cfg, data_fingerprint) == "complete"
+
+# %% ../nbs/30_runner.ipynb #8b7c7621
+def _group(cfg:Config) -> str: return "reference" if cfg.model.kind == "sklearn" else cfg.data.split_unit
+
+def kernel_groups(grid:list, # (model, seed, cfg) in `grid_order`
+                  per:str="group", # group | run
+                 ) -> list[list[int]]:
+    "Indices of `grid` trained in one kernel each, in the order to start them: per seed, its deep runs on one split, and its reference models."
+    if per == "run": return [[i] for i in range(len(grid))]
+    groups = {}                               # a seed's deep runs on one split share its encoders and stage 1s: one kernel, in grid order
+    for i, (_, seed, cfg) in enumerate(grid):
+        groups.setdefault((seed, _group(cfg)), []).append(i)
+    return list(groups.values())
+
+def group_name(grid:list, idx:list) -> str:
+    "The folder of a kernel group's executed notebook, e.g. `seed0-patient`."
+    _, seed, cfg = grid[idx[0]]
+    return f"seed{seed}-{_group(cfg)}"
+
+def grid_order(models:list, seeds:list) -> list[tuple[str, int]]:
+    "(model, seed) in the order to run: unimodal deep models first (they pretrain the shared encoders), the reference models last."
+    first = [m for m in models if MODEL_GRID[m].get("model.fusion") == "unimodal" and MODEL_GRID[m].get("model.kind") != "sklearn"]
+    last = [m for m in models if MODEL_GRID[m].get("model.kind") == "sklearn"]
+    middle = [m for m in models if m not in first and m not in last]
+    return [(m, s) for m in first + middle + last for s in seeds]
+
 
 # %% ../nbs/30_runner.ipynb #d7898a19
 class StudyInterrupted(KeyboardInterrupt):
@@ -378,13 +410,6 @@ def placement(slot:int, jobs:int) -> dict:
     if torch.cuda.is_available(): return {"train.device": f"cuda:{slot % torch.cuda.device_count()}"}
     return {}
 
-def grid_order(models:list, seeds:list) -> list[tuple[str, int]]:
-    "(model, seed) in the order to run: unimodal deep models first (they pretrain the shared encoders), the reference models last."
-    first = [m for m in models if MODEL_GRID[m].get("model.fusion") == "unimodal" and MODEL_GRID[m].get("model.kind") != "sklearn"]
-    last = [m for m in models if MODEL_GRID[m].get("model.kind") == "sklearn"]
-    middle = [m for m in models if m not in first and m not in last]
-    return [(m, s) for m in first + middle + last for s in seeds]
-
 def reproduce(profile:str="quick", # smoke | quick | paper
               data:str="synthetic", # synthetic | mimic
               cohort_dir=None, # cohort directory (default: data/synthetic_<profile>)
@@ -398,6 +423,7 @@ def reproduce(profile:str="quick", # smoke | quick | paper
               notebooks_dir=None, # where train.ipynb and aggregate.ipynb are (default: nbs/study)
               progress:bool=True,
               scenario:str|None=None, # complete_case (the paper's design) | natural (None: the profile's, complete_case)
+              kernel_per:str="group", # group: one kernel trains a seed's runs on one split in turn (`kernel_groups`) | run: one per run
              ) -> ReproduceResult:
     "Regenerate the study: cohort, every (model, seed) run, then the tables."
     from tqdm.auto import tqdm
@@ -437,8 +463,9 @@ def reproduce(profile:str="quick", # smoke | quick | paper
     grid = [(m, s, run_config(profile, m, s, data, str(cohort_dir), overrides)) for m, s in grid_order(models, seeds)]
     jobs = jobs or default_jobs()
     nbs = Path(notebooks_dir or study_notebooks_dir())
+    if kernel_per not in ("group", "run"): raise ValueError(f"--kernel-per {kernel_per}: choose group or run")
     train_params = dict(profile=profile, model=models[0], seed=0, data=data, cohort_dir=str(cohort_dir),
-                        run_dir="", overrides=overrides or {})
+                        run_dir="", runs=[], overrides=overrides or {})
     check_parameters(nbs / "train.ipynb", train_params)     # typos fail before hours of training
     for path, what in ((results_dir, "--results"), (runs_dir, "--runs"), (figures_dir, "--figures")): check_writable(path, what)
     _ensure_cohort(base.updated({"data.source": data}), cohort_dir, progress)
@@ -453,24 +480,46 @@ def reproduce(profile:str="quick", # smoke | quick | paper
         if not hasattr(slots, "id"): slots.id = next(next_slot)
         return slots.id
 
-    stopping = threading.Event()
-    def one(item) -> RunOutcome:
-        model, seed, cfg = item
-        run_dir = runs_dir / model / f"seed{seed}"
-        if stopping.is_set(): return RunOutcome(model, seed, "not started", run_dir)
-        state = run_state(run_dir, cfg, data_fp)
-        if not force and state == "complete": return RunOutcome(model, seed, "skipped", run_dir)
-        if state.startswith("corrupt"): tqdm.write(f"{model} seed {seed}: {state[9:]}; training it again")
-        (run_dir / "metrics.json").unlink(missing_ok=True)
+    stopping, lock = threading.Event(), threading.Lock()
+    outcomes, live = {}, {}                   # grid index -> RunOutcome; grid index -> run folder of a run now training
+    def run_dir_of(i): return runs_dir / grid[i][0] / f"seed{grid[i][1]}"
+    def one_group(idx:list) -> None:
+        "Train the grid items `idx` in one kernel: the complete ones are skipped, the rest run in turn."
+        todo, now = [], {}
+        for i in idx:
+            model, seed, cfg = grid[i]
+            run_dir = run_dir_of(i)
+            if stopping.is_set(): now[i] = RunOutcome(model, seed, "not started", run_dir); continue
+            state = run_state(run_dir, cfg, data_fp)
+            if not force and state == "complete": now[i] = RunOutcome(model, seed, "skipped", run_dir); continue
+            if state.startswith("corrupt"): tqdm.write(f"{model} seed {seed}: {state[9:]}; training it again")
+            for name in ("metrics.json", "error.txt"): (run_dir / name).unlink(missing_ok=True)
+            todo.append(i)
+        with lock: outcomes.update(now)
+        if not todo: return
+        notebook = (run_dir_of(todo[0]) if kernel_per == "run" else runs_dir / "notebooks" / group_name(grid, idx)) / "train.ipynb"
+        first, seen = grid[todo[0]], ""
+        with lock: live.update({i: run_dir_of(i) for i in todo})
         try:
-            execute_notebook(nbs / "train.ipynb", run_dir / "train.ipynb",
-                             {**train_params, "model": model, "seed": seed, "run_dir": str(run_dir),
+            execute_notebook(nbs / "train.ipynb", notebook,
+                             {**train_params, "model": first[0], "seed": first[1], "run_dir": str(run_dir_of(todo[0])),
+                              "runs": [{"model": grid[i][0], "seed": grid[i][1], "run_dir": str(run_dir_of(i))} for i in todo],
                               "overrides": {**placement(slot(), jobs), **(overrides or {})}})
-            return RunOutcome(model, seed, "complete", run_dir)
         except Exception as e:
-            return RunOutcome(model, seed, "failed", run_dir, f"{type(e).__name__}: {str(e).strip().splitlines()[-1] if str(e).strip() else ''}")
+            seen = f"{type(e).__name__}: {str(e).strip().splitlines()[-1] if str(e).strip() else ''}"
+        now = {}
+        for i in todo:
+            model, seed, cfg = grid[i]
+            error = run_dir_of(i) / "error.txt"
+            if run_state(run_dir_of(i), cfg, data_fp) == "complete": now[i] = RunOutcome(model, seed, "complete", run_dir_of(i), notebook=notebook)
+            elif error.exists():           # the run raised; the kernel went on with the next one
+                now[i] = RunOutcome(model, seed, "failed", run_dir_of(i), _last_line(error.read_text()), notebook)
+            elif stopping.is_set(): now[i] = RunOutcome(model, seed, "not started", run_dir_of(i), notebook=notebook)
+            else: now[i] = RunOutcome(model, seed, "failed", run_dir_of(i), seen or "the notebook ended without it", notebook)
+        with lock:
+            outcomes.update(now)
+            for i in todo: live.pop(i, None)
 
-    outcomes = {}
     pool = ThreadPoolExecutor(max(1, jobs))
     submitted = []
     def keep_interrupting():                  # a kernel between two cells ignores one SIGINT: repeat until every run has returned
@@ -486,17 +535,28 @@ def reproduce(profile:str="quick", # smoke | quick | paper
     previous = signal.signal(signal.SIGINT, on_ctrl_c) if main_thread else None
     try:
         with tqdm(total=len(grid), desc=f"{profile} runs ({jobs} at a time)", unit="run", disable=not progress) as bar:
+            counted = set()
+            def tick():                       # the bar moves when a run writes its metrics, not only when its kernel ends
+                with lock: ended, running = dict(outcomes), dict(live)
+                for i, o in ended.items():
+                    if i in counted: continue
+                    counted.add(i); bar.update(1); bar.set_postfix_str(f"{o.model}/seed{o.seed} {o.status}")
+                    if o.status == "failed":
+                        tqdm.write(f"run failed: {o.model} seed {o.seed} ({o.error}); see {o.notebook or o.run_dir / 'train.ipynb'}")
+                for i, d in running.items():
+                    if i not in counted and (d / "metrics.json").exists():
+                        counted.add(i); bar.update(1); bar.set_postfix_str(f"{grid[i][0]}/seed{grid[i][1]} complete")
             # the cohort notebook (Table 1, calibration) runs beside the first trainings
             cohort_nb = pool.submit(study_notebook, "cohort.ipynb", dict(profile=profile, data=data, scenario=scenario, cohort_dir=str(cohort_dir),
                                                                          results_dir=str(results_dir), figures_dir=str(figures_dir),
                                                                          seeds=seeds))
-            futures = {pool.submit(one, item): i for i, item in enumerate(grid)}
+            futures = [pool.submit(one_group, g) for g in kernel_groups(grid, kernel_per)]
             submitted += [cohort_nb, *futures]
-            for f in as_completed(futures):
-                out = outcomes[futures[f]] = f.result(); bar.update(1)
-                bar.set_postfix_str(f"{out.model}/seed{out.seed} {out.status}")
-                if out.status == "failed":
-                    tqdm.write(f"run failed: {out.model} seed {out.seed} ({out.error}); see {out.run_dir / 'train.ipynb'}")
+            pending = set(futures)
+            while pending:
+                _, pending = wait(pending, timeout=1.0)
+                tick()
+            for f in futures: f.result()
             cohort_nb.result()
         if not stopping.is_set():
             study_notebook("aggregate.ipynb", dict(profile=profile, data=data, scenario=scenario, runs_dir=str(runs_dir), results_dir=str(results_dir),
@@ -548,6 +608,8 @@ def main(argv=None) -> int:
     r.add_argument("--seeds", nargs="+", type=int)
     r.add_argument("--jobs", type=int, help="trainings at a time (default: one per GPU; on a CPU one per core, at most 8, one thread each)")
     r.add_argument("--force", action="store_true", help="re-run complete runs too")
+    r.add_argument("--kernel-per", choices=["group", "run"], default="group",
+                   help="group (default): one kernel trains a seed's runs on one split in turn; run: a fresh kernel per run (slower)")
     r.add_argument("--set", nargs="*", metavar="KEY=VALUE", help="config parameters, e.g. train.lr_other=3e-4")
     c = sub.add_parser("cohort", help="generate a synthetic cohort, or build one from MIMIC-IV (--mimic-iv, --mimic-note, --mimic-cxr)")
     c.add_argument("--out", required=True)
@@ -617,7 +679,7 @@ def main(argv=None) -> int:
                               f"on {os.cpu_count()} CPU cores ({a.n / dt:.0f} admissions/s)")
             return 0
         res = reproduce(a.profile, a.data, a.cohort, a.results, a.figures, a.runs, a.models, a.seeds, _parse_set(a.set), a.jobs, a.force,
-                        scenario=a.scenario)
+                        scenario=a.scenario, kernel_per=a.kernel_per)
     except (KeyError, ValueError, FileNotFoundError, FileExistsError, NotADirectoryError, PermissionError, TypeError) as e:
         print(f"mmkd-study: error: {e.args[0] if e.args else e}", file=sys.stderr); return 2
     except KeyboardInterrupt as e:
@@ -625,7 +687,8 @@ def main(argv=None) -> int:
         return 130
     done = {s: sum(o.status == s for o in res.runs) for s in ("complete", "skipped", "failed")}
     print(f"runs: {done['complete']} trained, {done['skipped']} already complete, {done['failed']} failed")
-    for o in res.failed: print(f"  FAILED {o.model} seed {o.seed}: {o.error}\n    notebook: {o.run_dir / 'train.ipynb'}")
+    for o in res.failed: print(f"  FAILED {o.model} seed {o.seed}: {o.error}\n    notebook: {o.notebook or o.run_dir / 'train.ipynb'}"
+                               + (f"\n    traceback: {o.run_dir / 'error.txt'}" if (o.run_dir / "error.txt").exists() else ""))
     for e in res.errors: print(f"  FAILED {e}")
     print(f"tables written to {res.results_dir}" + (" (incomplete)" if not res.ok else ""))
     return 0 if res.ok else 1

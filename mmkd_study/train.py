@@ -235,6 +235,15 @@ class Trainer:
         improved, decay, stop = self.plateau.update(val_loss, patience, t.max_decays)
         return improved, decay, stop and (self.stage == 1 or t.kd_early_stop)     # released stage 2: the rate decays, it never stops
 
+    def _validates_now(self, per_epoch:int, max_epochs:int) -> bool:
+        "Validate after this step? Every `eval_every` steps, or `evals_per_epoch` times per epoch evenly spaced; always after the last step."
+        t, i = self.cfg.train, self.step_in_epoch
+        if i == per_epoch and self.epoch == max_epochs - 1: return True
+        if t.evals_per_epoch:                     # the k-th evaluation after step ⌈k·per_epoch/E⌉: the epoch's last step is one
+            k = min(t.evals_per_epoch, per_epoch)
+            return i * k // per_epoch > (i - 1) * k // per_epoch
+        return self.global_step % t.eval_every == 0
+
     def _validate(self) -> float:
         subsets = None if self.stage == 1 or self.cfg.train.kd_select == "full" else list(SUBSET_MASKS)
         return validation_loss(self.model, self.data["val"], subsets, device=self.device)
@@ -287,7 +296,7 @@ class Trainer:
                         row = {"stage": self.stage, "epoch": self.epoch, "step": self.global_step,
                                "lr": self.optimizer.param_groups[-1]["lr"], **log}
                         bar.update(1)
-                        if self.global_step % t.eval_every == 0 or (self.step_in_epoch == per_epoch and self.epoch == max_epochs - 1):
+                        if self._validates_now(per_epoch, max_epochs):
                             row["val_loss"] = self._validate()
                             if not math.isfinite(row["val_loss"]):
                                 raise FloatingPointError(f"validation loss is {row['val_loss']} at stage {self.stage}, step {self.global_step} "

@@ -1,5 +1,6 @@
 """Results do not depend on history: the order in which the grid reaches its shared caches (pretrained
-encoders, cached features, a shared stage 1), or how many runs train at a time, never changes a number."""
+encoders, cached features, a shared stage 1), how many runs train at a time, or whether runs share a kernel, never
+changes a number."""
 import pandas as pd
 from mmkd_study.runner import reproduce
 
@@ -20,11 +21,17 @@ def test_same_tables_whatever_the_order_and_the_number_of_jobs(tmp_path):
     # history B: another folder with empty caches, the grid in reverse order, two runs at a time
     b = reproduce("smoke", cohort_dir=tmp_path / "b/cohort", results_dir=tmp_path / "b/results", models=MODELS[::-1],
                   jobs=2, progress=False)
-    assert first.ok and a.ok and b.ok, [(o.model, o.error) for r in (first, a, b) for o in r.failed]
+    # history C: a fresh kernel per run (in A and B one kernel trains a seed's deep runs in turn)
+    c = reproduce("smoke", cohort_dir=tmp_path / "c/cohort", results_dir=tmp_path / "c/results", models=MODELS,
+                  jobs=2, progress=False, kernel_per="run")
+    assert first.ok and a.ok and b.ok and c.ok, [(o.model, o.error) for r in (first, a, b, c) for o in r.failed]
+    assert len({o.notebook for o in a.runs}) == 2 and len({o.notebook for o in c.runs}) == len(MODELS)   # deep runs; references
     assert {o.status for o in a.runs} == {"complete"}          # a new results folder trains again, on warm caches
-    pa, pb = _predictions(a), _predictions(b)
-    assert sorted(pa) == sorted(pb) == sorted(MODELS)
-    for m in MODELS: pd.testing.assert_frame_equal(pa[m], pb[m], check_exact=True, obj=m)
+    pa, pb, pc = _predictions(a), _predictions(b), _predictions(c)
+    assert sorted(pa) == sorted(pb) == sorted(pc) == sorted(MODELS)
+    for m in MODELS:
+        pd.testing.assert_frame_equal(pa[m], pb[m], check_exact=True, obj=m)
+        pd.testing.assert_frame_equal(pa[m], pc[m], check_exact=True, obj=m)
     pd.testing.assert_frame_equal(pa["proposed"], _predictions(first)["proposed"], check_exact=True)
     for t in TABLES:                                            # rows follow the order models were asked for
         ta, tb = (pd.read_csv(tmp_path / r / "results" / t, keep_default_na=False).sort_values("model", kind="stable")

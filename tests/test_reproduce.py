@@ -54,7 +54,7 @@ def test_the_default_design_is_complete_case(smoke):
 def test_every_run_leaves_notebook_predictions_and_provenance(smoke):
     res, d = smoke
     for o in res.runs:
-        assert (o.run_dir / "train.ipynb").exists()
+        assert o.notebook.name == "train.ipynb" and o.notebook.exists() and o.notebook.parent.parent.name == "notebooks"
         pred = pd.read_parquet(o.run_dir / "predictions.parquet")
         assert list(pred.columns) == ["hadm_id", "split", "label", "probability", "subset"]
         assert set(pred.subset) == {subset_name(s) for s in modality_subsets()}
@@ -90,15 +90,24 @@ def test_a_failing_run_is_named_and_the_grid_goes_on(smoke, tmp_path):
     nbs = tmp_path / "nbs"; shutil.copytree(study_notebooks_dir(), nbs)
     nb = nbformat.read(nbs / "train.ipynb", as_version=4)
     idx = next(i for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", []))
-    nb.cells.insert(idx + 2, nbformat.v4.new_code_cell('if model == "text_tfidf_logreg": raise RuntimeError("boom")'))
+    nb.cells.insert(idx + 1, nbformat.v4.new_code_cell(        # the first run of the kernel fails, the one after it still trains
+        '_train_run = train_run\n'
+        'def train_run(cfg, run_dir, **kw):\n'
+        '    if cfg.model.name == "tabular_logreg": raise RuntimeError("boom")\n'
+        '    return _train_run(cfg, run_dir, **kw)'))
     nbformat.write(nb, nbs / "train.ipynb")
     out = reproduce("smoke", cohort_dir=d / "cohort", results_dir=tmp_path / "results", notebooks_dir=nbs,
                     models=["tabular_logreg", "text_tfidf_logreg"], progress=False)
-    assert [(o.model, o.status) for o in out.runs] == [("tabular_logreg", "complete"), ("text_tfidf_logreg", "failed")]
-    assert "boom" in out.failed[0].error and (out.failed[0].run_dir / "train.ipynb").exists()
+    assert [(o.model, o.status) for o in out.runs] == [("tabular_logreg", "failed"), ("text_tfidf_logreg", "complete")]
+    bad = out.failed[0]
+    assert bad.error == "RuntimeError: boom" and bad.notebook.exists() and "boom" in (bad.run_dir / "error.txt").read_text()
+    assert out.runs[0].notebook == out.runs[1].notebook                # one kernel trained both
     t2 = pd.read_csv(tmp_path / "results/table2_comparison.csv")
-    assert t2.set_index("model").loc["text_tfidf_logreg", "AUROC"] == "missing"
-    assert "text_tfidf_logreg seed 0" in (tmp_path / "results/table2_comparison.md").read_text()
+    assert t2.set_index("model").loc["tabular_logreg", "AUROC"] == "missing"
+    assert "tabular_logreg seed 0" in (tmp_path / "results/table2_comparison.md").read_text()
+    again = reproduce("smoke", cohort_dir=d / "cohort", results_dir=tmp_path / "results", models=["tabular_logreg", "text_tfidf_logreg"],
+                      progress=False)                                 # the notebook mended: only the failed run trains again
+    assert [o.status for o in again.runs] == ["complete", "skipped"] and not (bad.run_dir / "error.txt").exists()
 
 def test_reproduce_never_generates_over_a_users_folder(tmp_path, capsys):
     from mmkd_study.runner import main
