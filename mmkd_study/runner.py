@@ -336,7 +336,7 @@ def run_is_complete(run_dir, cfg:Config, data_fingerprint:str) -> bool:
     "True when `run_dir` holds a complete run with this configuration and data, its files as they were written."
     return run_state(run_dir, cfg, data_fingerprint) == "complete"
 
-# %% ../nbs/30_runner.ipynb #8b7c7621
+# %% ../nbs/30_runner.ipynb #1455308d
 def _group(cfg:Config) -> str: return "reference" if cfg.model.kind == "sklearn" else cfg.data.split_unit
 
 def kernel_groups(grid:list, # (model, seed, cfg) in `grid_order`
@@ -642,7 +642,11 @@ def main(argv=None) -> int:
     b.add_argument("--stats", action="store_true", help="time the statistics of a full table set instead (item 5)")
     b.add_argument("--study", metavar="RUNS_DIR", help="summarise a finished study's timings instead, e.g. results/runs/quick (item 4)")
     b.add_argument("--profile-run", metavar="MODEL", help="instead, profile one run of MODEL (seed 0) in this process with cProfile (item 4)")
-    b.add_argument("--profile", default="quick", choices=sorted(PROFILES), help="the study profile of --profile-run (default: quick)")
+    b.add_argument("--profile", default="quick", choices=sorted(PROFILES), help="the study profile of --profile-run and --levers (default: quick)")
+    b.add_argument("--levers", action="store_true", help="instead, time one sub-grid with each speed-up of the runner added in turn (nbs/40_bench)")
+    b.add_argument("--levers-n", type=int, default=5000, help="admissions of the --levers cohort")
+    b.add_argument("--levers-seeds", type=int, nargs="+", default=[0], help="seeds of the --levers sub-grid")
+    b.add_argument("--levers-jobs", type=int, default=1, help="runs at a time in --levers")
     a = ap.parse_args(argv)
     try:
         if a.command == "bench":
@@ -653,6 +657,11 @@ def main(argv=None) -> int:
             from mmkd_study.bench import machine_info, bench_statistics, study_summary
             if a.stats: write_benchmarks({"kind": "statistics", "machine": machine_info(torch.device("cpu")), **bench_statistics()}, a.out)
             elif a.study: write_benchmarks({"kind": "study", "machine": machine_info(torch.device("cpu")), **study_summary(a.study)}, a.out)
+            elif a.levers:
+                from mmkd_study.bench import bench_levers
+                r = bench_levers(a.profile, a.levers_n, a.levers_seeds, jobs=a.levers_jobs)
+                write_benchmarks({"machine": machine_info(torch.device("cpu")), **r}, a.out)
+                for x in r["rows"]: print(f"{x['wall_s']:>8.1f} s  {x['speedup_vs_first']:.2f}×  val AUROC {x['val_auroc_deep_mean']}  {x['lever']}")
             elif a.profile_run:
                 from mmkd_study.bench import profile_run
                 from mmkd_study.config import get_device
