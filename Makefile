@@ -11,7 +11,7 @@ STAMP  := $(VENV)/.installed-$(KEY)
 PROFILE ?= quick
 DATA    ?= synthetic
 
-.PHONY: install reproduce reproduce-natural test test-notebooks test-python smoke bench-synthetic bench-mimic lab clean-venv
+.PHONY: install reproduce reproduce-natural reproduce-end-to-end test test-notebooks test-python smoke bench-synthetic bench-mimic lab clean-venv
 
 install: $(STAMP)
 
@@ -28,6 +28,10 @@ reproduce: install
 # the second scenario, beyond the paper: every admission with the modalities it has (results/natural, figures/natural)
 reproduce-natural: install
 	$(BIN)/mmkd-study reproduce --profile $(PROFILE) --data $(DATA) --scenario natural
+
+# KD and GM where they can act: the quick model trained end to end, 5 models × 5 seeds (results/end_to_end, figures/end_to_end); resumable
+reproduce-end-to-end: install
+	$(BIN)/mmkd-study reproduce --profile end_to_end --data $(DATA)
 
 test: install test-notebooks test-python
 

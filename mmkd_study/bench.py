@@ -437,7 +437,7 @@ def profile_run(model:str="proposed", profile:str="quick", seed:int=0, cohort_di
             "run": {k: record.get(k) for k in ("pretrain_or_load_time_s", "train_time_s", "train_samples_per_s", "epochs_run")},
             "cumulative": ours, "own": own}
 
-# %% ../nbs/40_bench.ipynb #63b2cd92
+# %% ../nbs/40_bench.ipynb #2aa8665b
 _BEFORE = {"train.evals_per_epoch": 0, "train.eval_every": 50, "train.pretrain_max_decays": 0}
 LEVERS = {      # each adds one lever to the row above it: (overrides, kernels per)
     "before: a kernel per run, validation every 50 steps, pretraining stops as the fusion does": (_BEFORE, "run"),

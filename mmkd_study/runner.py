@@ -445,7 +445,8 @@ def reproduce(profile:str="quick", # smoke | quick | paper
     scenario = base.data.scenario
     beside = "" if scenario == "complete_case" else scenario       # the second scenario's tables never overwrite the primary's
     default_results = default_mimic_results_dir() if data == "mimic" else Path(base.study.results_dir)
-    if results_dir is None and figures_dir is None: figures_dir = default_results.parent / "figures" / beside
+    if results_dir is None and figures_dir is None:
+        figures_dir = (default_results.parent / "figures" if data == "mimic" else Path(base.study.figures_dir)) / beside
     top = Path(results_dir or default_results).resolve().parent           # what holds the results folder (before a scenario's subfolder)
     results_dir = Path(results_dir or default_results / beside).resolve()
     if runs_dir is None:        # on MIMIC data the runs' row-level files (predictions with hadm_id) sit beside the shareable results, never inside
