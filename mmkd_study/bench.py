@@ -310,9 +310,10 @@ def study_summary(runs_dir, # a study's runs folder, e.g. results/runs/quick
                  ) -> dict:
     "Per-model mean timings of a finished study, and its total wall time from the aggregate notebook."
     import pandas as pd, nbformat
-    rows = []
+    rows, sizes = [], set()
     for f in sorted(Path(runs_dir).glob("*/seed*/metrics.json")):
         m = json.loads(f.read_text())
+        sizes.add(m["config"]["data"]["n_admissions"])
         nb_s = None
         if (f.parent / "train.ipynb").exists():
             nb_s = nbformat.read(f.parent / "train.ipynb", as_version=4).metadata.get("papermill", {}).get("duration")
@@ -327,7 +328,8 @@ def study_summary(runs_dir, # a study's runs folder, e.g. results/runs/quick
     groups = sorted(Path(runs_dir).glob("notebooks/*/train.ipynb"))      # kernels that trained a group of runs in turn
     group_s = sum(nbformat.read(g, as_version=4).metadata.get("papermill", {}).get("duration") or 0 for g in groups)
     out = {"runs_dir": str(runs_dir), "n_runs": len(df), "per_model": per_model.reset_index().to_dict("records"),
-           "kernels": len(groups) + int(df.notebook_s.notna().sum()),
+           "kernels": len(groups) + int(df.notebook_s.notna().sum()), "seeds": int(df.seed.nunique()),
+           "n_admissions": sorted(sizes)[0] if len(sizes) == 1 else None,
            "sum_notebook_s": float(df.notebook_s.sum() + group_s), "sum_run_s": float(df.run_s.sum())}
     study = Path(runs_dir) / "study.json"                     # written by `reproduce`: one entry per call
     if study.exists():
@@ -646,7 +648,7 @@ def benchmarks_markdown(entries:dict) -> str:
             lines += ["", f"Assumptions: {g['assumptions']}.", ""]
     for key, r in entries.items():
         if r.get("kind") == "levers":
-            lines += [f"## The levers of the powered study ({r['machine']['label']})", "",
+            lines += [f"## The powered study: each lever side by side ({r['machine']['label']})", "",
                       f"The same sub-grid ({len(r['models'])} models × seeds {r['seeds']}, {r['profile']} profile at {r['n_admissions']:,} "
                       f"admissions, {r['jobs']} at a time), one lever added per row, side by side in one call, each from empty caches "
                       "(`mmkd-study bench --levers`):", "",
@@ -675,7 +677,8 @@ def benchmarks_markdown(entries:dict) -> str:
                       for f in r["own"]]
             lines.append("")
         if r.get("kind") == "study":
-            lines += [f"## The {r.get('profile', '?')} study ({r['machine']['label']})", "",
+            size = f": {r['n_admissions']:,} admissions × {r['seeds']} seeds" if r.get("n_admissions") else ""
+            lines += [f"## The {r.get('profile', '?')} study{size} ({r['machine']['label']})", "",
                       f"`make reproduce` wall time: **{_fmt((r.get('study_wall_time_s') or 0) / 60)} min** for {r['n_runs']} runs "
                       f"in {r.get('kernels', r['n_runs'])} kernels (sum of notebook time {_fmt(r['sum_notebook_s'] / 60)} min, of which the runs "
                       f"{_fmt(r['sum_run_s'] / 60)} min; {r.get('jobs', '?')} at a time). Mean seconds per run:", "",

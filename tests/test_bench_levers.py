@@ -16,5 +16,5 @@ def test_levers_are_timed_side_by_side_from_empty_caches(tmp_path):
     assert len(list((tmp_path / "lever1/results/runs/smoke/notebooks").glob("*/train.ipynb"))) == 2   # a deep group, a reference group
     write_benchmarks({"machine": machine_info(torch.device("cpu")), **r}, tmp_path / "out")
     md = (tmp_path / "out/benchmarks.md").read_text()
-    assert "## The levers of the powered study" in md and "+ one kernel per group of runs" in md and "1.00×" in md
+    assert "## The powered study: each lever side by side" in md and "+ one kernel per group of runs" in md and "1.00×" in md
     assert json.loads((tmp_path / "out/benchmarks.json").read_text())
