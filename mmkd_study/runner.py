@@ -337,7 +337,11 @@ def run_is_complete(run_dir, cfg:Config, data_fingerprint:str) -> bool:
     return run_state(run_dir, cfg, data_fingerprint) == "complete"
 
 # %% ../nbs/30_runner.ipynb #1455308d
-def _group(cfg:Config) -> str: return "reference" if cfg.model.kind == "sklearn" else cfg.data.split_unit
+def _group(cfg:Config) -> str:
+    "What a run shares with the other runs of its seed: pretrained encoders on its split, or, trained from scratch, only its stage 1."
+    if cfg.model.kind == "sklearn": return "reference"
+    if cfg.model.encoder_init == "scratch": return f"{cfg.data.split_unit}-{stage1_fingerprint(cfg, '')[:8]}"
+    return cfg.data.split_unit
 
 def kernel_groups(grid:list, # (model, seed, cfg) in `grid_order`
                   per:str="group", # group | run
