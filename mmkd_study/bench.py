@@ -679,7 +679,7 @@ def benchmarks_markdown(entries:dict) -> str:
         if r.get("kind") == "study":
             size = f": {r['n_admissions']:,} admissions × {r['seeds']} seeds" if r.get("n_admissions") else ""
             lines += [f"## The {r.get('profile', '?')} study{size} ({r['machine']['label']})", "",
-                      f"`make reproduce` wall time: **{_fmt((r.get('study_wall_time_s') or 0) / 60)} min** for {r['n_runs']} runs "
+                      f"`mmkd-study reproduce --profile {r.get('profile', '?')}` wall time: **{_fmt((r.get('study_wall_time_s') or 0) / 60)} min** for {r['n_runs']} runs "
                       f"in {r.get('kernels', r['n_runs'])} kernels (sum of notebook time {_fmt(r['sum_notebook_s'] / 60)} min, of which the runs "
                       f"{_fmt(r['sum_run_s'] / 60)} min; {r.get('jobs', '?')} at a time). Mean seconds per run:", "",
                       "| model | notebook | of which run | pretrain / load encoders | training | training samples/s | trainable parameters | stage 1 adopted |",
@@ -696,6 +696,8 @@ def write_benchmarks(result:dict, out_dir) -> None:
     "Add this machine's result to `benchmarks.json` (one entry per machine and size) and rewrite `benchmarks.md`."
     out = Path(out_dir); path = out / "benchmarks.json"
     entries = json.loads(path.read_text()) if path.exists() else {}
-    entries[f"{result['machine']['label']} | {result.get('size', result.get('kind'))}"] = result
+    kind = result.get("size", result.get("kind"))
+    if kind == "study": kind += f" {result.get('profile', '')}".rstrip()      # one entry per profile's study on a machine
+    entries[f"{result['machine']['label']} | {kind}"] = result
     atomic_write_text(path, json.dumps(entries, indent=2))
     atomic_write_text(out / "benchmarks.md", benchmarks_markdown(entries))
