@@ -313,7 +313,7 @@ def study_summary(runs_dir, # a study's runs folder, e.g. results/runs/quick
     rows, sizes = [], set()
     for f in sorted(Path(runs_dir).glob("*/seed*/metrics.json")):
         m = json.loads(f.read_text())
-        sizes.add(m["config"]["data"]["n_admissions"])
+        sizes.add(m.get("config", {}).get("data", {}).get("n_admissions"))
         nb_s = None
         if (f.parent / "train.ipynb").exists():
             nb_s = nbformat.read(f.parent / "train.ipynb", as_version=4).metadata.get("papermill", {}).get("duration")
@@ -329,7 +329,7 @@ def study_summary(runs_dir, # a study's runs folder, e.g. results/runs/quick
     group_s = sum(nbformat.read(g, as_version=4).metadata.get("papermill", {}).get("duration") or 0 for g in groups)
     out = {"runs_dir": str(runs_dir), "n_runs": len(df), "per_model": per_model.reset_index().to_dict("records"),
            "kernels": len(groups) + int(df.notebook_s.notna().sum()), "seeds": int(df.seed.nunique()),
-           "n_admissions": sorted(sizes)[0] if len(sizes) == 1 else None,
+           "n_admissions": next(iter(sizes)) if len(sizes) == 1 else None,
            "sum_notebook_s": float(df.notebook_s.sum() + group_s), "sum_run_s": float(df.run_s.sum())}
     study = Path(runs_dir) / "study.json"                     # written by `reproduce`: one entry per call
     if study.exists():
