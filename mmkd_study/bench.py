@@ -453,7 +453,6 @@ LEVER_MODELS = ("image_only", "text_only", "tabular_only", "proposed", "wo_kd", 
 def bench_levers(profile:str="quick", n_admissions:int=5000, seeds=(0,), models=LEVER_MODELS, work_dir=None, jobs:int=1,
                  levers:dict|None=None, progress:bool=True) -> dict:
     "Wall time of one sub-grid with each lever of `LEVERS` added in turn, side by side, from empty caches; ratios to the first."
-    import pandas as pd
     from mmkd_study.runner import _ensure_cohort, reproduce
     work = Path(work_dir or tempfile.mkdtemp(prefix="mmkd-levers-"))
     rows = []

@@ -346,7 +346,7 @@ def _group(cfg:Config) -> str:
 def kernel_groups(grid:list, # (model, seed, cfg) in `grid_order`
                   per:str="group", # group | run
                  ) -> list[list[int]]:
-    "Indices of `grid` trained in one kernel each, in the order to start them: per seed, its deep runs on one split, and its reference models."
+    "Indices of `grid` trained in one kernel each, in the order to start them: per seed, what its runs share (`_group`), and its reference models."
     if per == "run": return [[i] for i in range(len(grid))]
     groups = {}                               # a seed's deep runs on one split share its encoders and stage 1s: one kernel, in grid order
     for i, (_, seed, cfg) in enumerate(grid):
