@@ -15,10 +15,16 @@ DATA    ?= synthetic
 
 install: $(STAMP)
 
+# torch's x86_64 wheels carry CUDA libraries: the venv is about 7 GB. Say so before pip fills the disk halfway;
+# --no-cache-dir keeps pip from storing a second copy of every wheel. VENV=/larger/disk/venv puts it elsewhere.
+NEED_GB ?= 7
 $(STAMP):
+	@mkdir -p $(dir $(VENV)); free=$$(df -Pk $(dir $(VENV)) | awk 'NR==2 {print int($$4 / 1048576)}'); \
+	if [ -d $(VENV)/lib ] || [ "$$free" -ge $(NEED_GB) ]; then :; else \
+	  echo "make install: the environment needs about $(NEED_GB) GB (torch with its CUDA libraries) but only $$free GB are free on $$(df -P $(dir $(VENV)) | awk 'NR==2 {print $$6}'); free some space, or run make with VENV=/a/larger/disk/venv" >&2; exit 1; fi
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade "pip>=23.2"
-	$(BIN)/python -m pip install --quiet -c $(LOCK) -e ".[dev]"
+	$(BIN)/python -m pip install --quiet --no-cache-dir --upgrade "pip>=23.2"
+	$(BIN)/python -m pip install --quiet --no-cache-dir -c $(LOCK) -e ".[dev]"
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
