@@ -4,6 +4,7 @@
 
 # %% ../nbs/02_splits.ipynb #119848ac
 from __future__ import annotations
+import warnings
 import numpy as np
 import pandas as pd
 
@@ -13,12 +14,22 @@ SPLITS = ("train", "val", "test")
 __all__ = ['SPLITS', 'split_cohort', 'modality_presence', 'complete_case', 'study_split', 'check_splits']
 
 # %% ../nbs/02_splits.ipynb #bde4ed9f
+def _apportion(n:int, fractions) -> np.ndarray:
+    "Split indices for n positions in a row: each next position goes to the split furthest below its share so far."
+    f, count, out = np.asarray(fractions, float), np.zeros(len(fractions)), np.empty(n, dtype=np.int64)
+    for i in range(n):
+        s = int(np.argmax(f * (i + 1) - count)); out[i] = s; count[s] += 1
+    return out
+
+
+# %% ../nbs/02_splits.ipynb #a8505457
 def split_cohort(df:pd.DataFrame, # cohort table with `subject_id` and `hadm_id`
                  seed:int, # split seed (one per training seed in the study)
                  fractions:tuple=(0.8, 0.1, 0.1), # train, val, test shares
                  unit:str="patient", # patient: grouped by subject_id; admission: the released, leaky split
+                 stratify:pd.DataFrame|None=None, # boolean columns per row; a unit's stratum is which of them any of its rows has
                 ) -> pd.Series:
-    "A split label (`train`/`val`/`test`) per row of `df`, index-aligned."
+    "A split label (`train`/`val`/`test`) per row of `df`, index-aligned; each stratum split in the fractions."
     if unit not in ("patient", "admission"):
         raise ValueError(f"split unit must be 'patient' or 'admission', got {unit!r}")
     if len(fractions) != 3 or min(fractions) < 0 or abs(sum(fractions) - 1) > 1e-9:
@@ -27,9 +38,12 @@ def split_cohort(df:pd.DataFrame, # cohort table with `subject_id` and `hadm_id`
     if key not in df: raise KeyError(f"the cohort has no {key!r} column, needed for a {unit}-level split")
     units = np.sort(df[key].unique())
     order = np.random.default_rng(seed).permutation(len(units))
-    cut = np.round(np.cumsum(fractions)[:2] * len(units)).astype(int)
+    if stratify is not None:
+        bits = pd.DataFrame(stratify).astype(bool).groupby(df[key].to_numpy()).any().reindex(units).to_numpy()
+        stratum = bits @ (1 << np.arange(bits.shape[1]))
+        order = order[np.argsort(stratum[order], kind="stable")]      # strata one after another, random within each
     label = np.empty(len(units), dtype=object)
-    label[order[:cut[0]]], label[order[cut[0]:cut[1]]], label[order[cut[1]:]] = SPLITS
+    label[order] = np.asarray(SPLITS, dtype=object)[_apportion(len(units), fractions)]
     return pd.Series(pd.Series(label, index=units).reindex(df[key]).to_numpy(), index=df.index, name="split")
 
 # %% ../nbs/02_splits.ipynb #345f3327
@@ -53,10 +67,14 @@ def study_split(df:pd.DataFrame, # cohort table
                 unit:str="patient", # patient | admission
                 scenario:str="complete_case", # complete_case: incomplete admissions are `excluded` | natural: every admission
                ) -> pd.Series:
-    "`split_cohort`, then (complete-case design) `excluded` for every admission without all three modalities."
+    "`split_cohort` stratified by death and completeness, then (complete-case design) `excluded` for every admission without all three modalities."
     if scenario not in ("complete_case", "natural"):
         raise ValueError(f"scenario must be 'complete_case' or 'natural', got {scenario!r} (set it with --set data.scenario=...)")
-    split = split_cohort(df, seed, fractions, unit)
+    strata = None
+    if "label" in df:
+        died, full = df.label.to_numpy() == 1, complete_case(df)
+        strata = pd.DataFrame({"died": died, "complete": full, "died_complete": died & full}, index=df.index)
+    split = split_cohort(df, seed, fractions, unit, strata)
     if scenario == "complete_case": split = split.where(complete_case(df), "excluded")
     return split
 
@@ -81,6 +99,9 @@ def check_splits(split, # study_split's labels
         if s == "train" and len(np.unique(y)) < 2:
             raise ValueError(f"{where}: the training split has only {'deaths' if y[0] else 'survivors'} ({len(y)} admissions): "
                              f"a model needs both outcomes; {todo}")
+        name = "validation" if s == "val" else s
         if s != "train" and y.sum() == 0:
-            raise ValueError(f"{where}: the {'validation' if s == 'val' else s} split has {len(y)} admissions and no death, so its "
-                             f"AUROC is undefined; {todo}")
+            raise ValueError(f"{where}: the {name} split has {len(y)} admissions and no death, so its AUROC is undefined; {todo}")
+        if s != "train" and y.sum() < 10:
+            warnings.warn(f"{where}: the {name} split has only {int(y.sum())} death{'s' if y.sum() > 1 else ''} in {len(y)} admissions, "
+                          f"so its AUROC, and every comparison on it, is very uncertain; {todo}", stacklevel=2)
