@@ -142,6 +142,10 @@ def _events(adm:pd.DataFrame, # admissions (or ICU stays with their admission's 
         exact = rng.random(n) < 0.05                              # the first value at exactly the window's start
         first_t = first_t.where(~exact, pd.DatetimeIndex(base))
         ev = [pd.DataFrame({"row": a.index, "charttime": first_t, "valuenum": v})]
+        late = inside & (first_t > pd.DatetimeIndex(base)) & (rng.random(n) < 0.08)   # charted before the first value, stored after T
+        v_late = np.round(v * 4 + 3, 2)
+        ev.append(pd.DataFrame({"row": a.index[late], "charttime": first_t[late] - _minutes(1), "valuenum": v_late[late],
+                                "storetime": (pd.DatetimeIndex(t_pred) + _minutes(rng.integers(1, 120, n)))[late]}))
         dup = rng.random(n) < 0.06                                # a second value at the same charttime
         v_dup = np.round(v + rng.normal(0, 1, n), 2)
         ev.append(pd.DataFrame({"row": a.index[dup], "charttime": first_t[dup], "valuenum": v_dup[dup]}))
@@ -163,14 +167,16 @@ def _events(adm:pd.DataFrame, # admissions (or ICU stays with their admission's 
         e = pd.concat(ev, ignore_index=True)
         e["itemid"] = int(itemid)
         parts.append(e)
-        first = pd.DataFrame({"row": a.index, "first": np.where(dup, np.round((v + v_dup) / 2, 6), v)})[inside]
+        first = pd.DataFrame({"row": a.index, "first": np.where(dup, np.round((v + v_dup) / 2, 6), v)})
+        first["first_charted"] = np.where(late, v_late, first["first"])        # what a builder that ignores storetime finds
+        first = first[inside]
         first["column"] = ("lab_" if lab else "chart_") + itemid
         truth.append(first)
     events = pd.concat(parts, ignore_index=True)
     events["ed"] = events["ed"].fillna(False).astype(bool) if "ed" in events else False
     truth = pd.concat(truth, ignore_index=True)
     ids = adm[[c for c in ("subject_id", "hadm_id", "stay_id") if c in adm]]
-    return events.join(ids, on="row"), truth.join(adm[["hadm_id"]], on="row")[["hadm_id", "column", "first"]]
+    return events.join(ids, on="row"), truth.join(adm[["hadm_id"]], on="row")[["hadm_id", "column", "first", "first_charted"]]
 
 def _filler(adm:pd.DataFrame, n:int, itemids:list[int], spec_items:list[str], rng:np.random.Generator, T:pd.Timedelta,
             start:str="admittime", end:str="dischtime") -> pd.DataFrame:
@@ -189,6 +195,12 @@ def _filler(adm:pd.DataFrame, n:int, itemids:list[int], spec_items:list[str], rn
     return e.join(ids, on="row")
 
 # %% ../nbs/12_fake_mimic.ipynb #28e62279
+def _storetime(ev:pd.DataFrame, delay_minutes:np.ndarray) -> np.ndarray:
+    "When a value was stored: as planted where the events say, otherwise a delay after it was charted."
+    store = ev.charttime + _minutes(delay_minutes)
+    if "storetime" in ev: store = ev.storetime.where(ev.storetime.notna(), store)
+    return store.to_numpy()
+
 def _labevents_table(ev:pd.DataFrame, rng:np.random.Generator, version:str) -> pd.DataFrame:
     n = len(ev)
     no_hadm = ev.ed.to_numpy() | (rng.random(n) < 0.08)          # ED labs, and some ward labs, have no hadm_id
@@ -198,7 +210,7 @@ def _labevents_table(ev:pd.DataFrame, rng:np.random.Generator, version:str) -> p
         "hadm_id": pd.array(np.where(no_hadm, pd.NA, ev.hadm_id.to_numpy()), dtype="Int64"),
         "specimen_id": rng.integers(1, 99_999_999, n), "itemid": ev.itemid.to_numpy(),
         "order_provider_id": np.where(rng.random(n) < 0.5, None, "P1A2B3"),
-        "charttime": ev.charttime.to_numpy(), "storetime": (ev.charttime + _minutes(rng.integers(5, 180, n))).to_numpy(),
+        "charttime": ev.charttime.to_numpy(), "storetime": _storetime(ev, rng.integers(5, 180, n)),
         "value": value, "valuenum": ev.valuenum.to_numpy(), "valueuom": rng.choice(["mg/dL", "mEq/L", "K/uL", "%"], n),
         "ref_range_lower": 1.0, "ref_range_upper": 10.0, "flag": np.where(rng.random(n) < 0.2, "abnormal", None),
         "priority": rng.choice(["ROUTINE", "STAT", None], n),
@@ -212,7 +224,7 @@ def _chartevents_table(ev:pd.DataFrame, rng:np.random.Generator, version:str) ->
     df = pd.DataFrame({
         "subject_id": ev.subject_id.to_numpy(), "hadm_id": ev.hadm_id.to_numpy(), "stay_id": ev.stay_id.to_numpy(),
         "caregiver_id": rng.integers(1, 99_999, n), "charttime": ev.charttime.to_numpy(),
-        "storetime": (ev.charttime + _minutes(rng.integers(0, 90, n))).to_numpy(), "itemid": ev.itemid.to_numpy(),
+        "storetime": _storetime(ev, rng.integers(0, 90, n)), "itemid": ev.itemid.to_numpy(),
         "value": value, "valuenum": ev.valuenum.to_numpy(), "valueuom": rng.choice(["bpm", "mmHg", "%", None], n),
         "warning": rng.choice([0, 1], n, p=[.97, .03])})
     if version == "1.0": df = df.drop(columns="caregiver_id")

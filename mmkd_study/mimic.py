@@ -17,12 +17,12 @@ from .config import tabular_features, tabular_columns
 from .files import atomic_write_text, atomic_write_parquet
 
 # %% auto #0
-__all__ = ['HPI_END_HEADERS', 'OUTCOME_PHRASES', 'MIMIC_TABLES', 'OPTIONAL_TABLES', 'AGGREGATIONS', 'FULL_MIMIC_ROWS',
-           'hpi_section', 'scrub_outcome', 'clean_hpi', 'find_mimic_tables', 'check_columns', 'open_mimic',
-           'cohort_rules', 'apply_rules', 'event_values', 'link_images', 'cxr_relative_path', 'resize_images',
-           'cohort_hpis', 'build_mimic_cohort', 'pandas_event_values', 'full_size_resize_ms', 'bench_mimic',
-           'extrapolate', 'bench_markdown', 'write_bench', 'add_mimic_arguments', 'add_mimic_subcommands',
-           'mimic_command', 'make_fake_mimic_cli']
+__all__ = ['HPI_END_HEADERS', 'OUTCOME_PHRASES', 'MIMIC_TABLES', 'OPTIONAL_TABLES', 'RACE_GROUPS', 'AGGREGATIONS', 'STORED_BY_T',
+           'FULL_MIMIC_ROWS', 'hpi_section', 'scrub_outcome', 'clean_hpi', 'find_mimic_tables', 'check_columns',
+           'open_mimic', 'cohort_rules', 'apply_rules', 'race_group', 'event_values', 'stored_after_t', 'link_images',
+           'cxr_relative_path', 'resize_images', 'cohort_hpis', 'build_mimic_cohort', 'pandas_event_values',
+           'full_size_resize_ms', 'bench_mimic', 'extrapolate', 'bench_markdown', 'write_bench', 'add_mimic_arguments',
+           'add_mimic_subcommands', 'mimic_command', 'make_fake_mimic_cli']
 
 # %% ../nbs/13_mimic.ipynb #fcdc2191
 HPI_END_HEADERS = ["past medical history", "pmh", "past surgical history", "psh", "social history", "family history",
@@ -79,10 +79,10 @@ MIMIC_TABLES = {
     "admissions": ("mimic_iv", ["hosp/admissions", "core/admissions"],
                    ["subject_id", "hadm_id", "admittime", "dischtime", "deathtime", "admission_type", "insurance",
                     ("race", "ethnicity"), "hospital_expire_flag"]),
-    "labevents": ("mimic_iv", ["hosp/labevents"], ["subject_id", "hadm_id", "itemid", "charttime", "valuenum"]),
+    "labevents": ("mimic_iv", ["hosp/labevents"], ["subject_id", "hadm_id", "itemid", "charttime", "storetime", "valuenum"]),
     "d_labitems": ("mimic_iv", ["hosp/d_labitems"], ["itemid", "label"]),
     "icustays": ("mimic_iv", ["icu/icustays"], ["subject_id", "hadm_id", "stay_id", "intime", "outtime"]),
-    "chartevents": ("mimic_iv", ["icu/chartevents"], ["subject_id", "hadm_id", "stay_id", "itemid", "charttime", "valuenum"]),
+    "chartevents": ("mimic_iv", ["icu/chartevents"], ["subject_id", "hadm_id", "stay_id", "itemid", "charttime", "storetime", "valuenum"]),
     "d_items": ("mimic_iv", ["icu/d_items"], ["itemid", "label"]),
     "discharge": ("mimic_note", ["note/discharge", "discharge"], ["note_id", "subject_id", "hadm_id", "note_seq", "charttime", "text"]),
     "cxr_metadata": ("mimic_cxr", ["mimic-cxr-2.0.0-metadata"], ["dicom_id", "subject_id", "study_id", "ViewPosition", "StudyDate", "StudyTime"]),
@@ -153,9 +153,11 @@ _VIEWS = {
                   "CAST({deathtime} AS TIMESTAMP) AS deathtime, {admission_type} AS admission_type, {insurance} AS insurance, "
                   "{race} AS race, CAST({hospital_expire_flag} AS INTEGER) AS label",
     "labevents": "CAST({subject_id} AS BIGINT) AS subject_id, CAST({itemid} AS INTEGER) AS itemid, "
-                 "CAST({charttime} AS TIMESTAMP) AS charttime, TRY_CAST({valuenum} AS DOUBLE) AS valuenum",
+                 "CAST({charttime} AS TIMESTAMP) AS charttime, TRY_CAST({storetime} AS TIMESTAMP) AS storetime, "
+                 "TRY_CAST({valuenum} AS DOUBLE) AS valuenum",
     "chartevents": "CAST({hadm_id} AS BIGINT) AS hadm_id, CAST({itemid} AS INTEGER) AS itemid, "
-                   "CAST({charttime} AS TIMESTAMP) AS charttime, TRY_CAST({valuenum} AS DOUBLE) AS valuenum",
+                   "CAST({charttime} AS TIMESTAMP) AS charttime, TRY_CAST({storetime} AS TIMESTAMP) AS storetime, "
+                   "TRY_CAST({valuenum} AS DOUBLE) AS valuenum",
     "icustays": "CAST({hadm_id} AS BIGINT) AS hadm_id, CAST({intime} AS TIMESTAMP) AS intime",
     "d_labitems": "CAST({itemid} AS INTEGER) AS itemid, {label} AS label",
     "d_items": "CAST({itemid} AS INTEGER) AS itemid, {label} AS label",
@@ -214,6 +216,19 @@ def apply_rules(con, prediction_hours:float=24.0, min_age:int=18) -> pd.DataFram
     con.execute(f"CREATE OR REPLACE TEMP TABLE cohort AS SELECT * FROM adm WHERE {' AND '.join(conds)}")
     return pd.DataFrame(flow)
 
+# %% ../nbs/13_mimic.ipynb #a99770c2
+RACE_GROUPS = {"WHITE": "White", "PORTUGUESE": "White", "BLACK": "Black", "HISPANIC": "Hispanic/Latino",
+               "SOUTH AMERICAN": "Hispanic/Latino", "ASIAN": "Asian", "UNKNOWN": "Unknown", "UNABLE TO OBTAIN": "Unknown",
+               "PATIENT DECLINED TO ANSWER": "Unknown"}      # by prefix; the rest (OTHER, AMERICAN INDIAN, NATIVE HAWAIIAN, MULTIPLE) "Other"
+
+def race_group(race:pd.Series) -> pd.Series:
+    "MIMIC-IV's race strings in the usual groups (`RACE_GROUPS`, by prefix); missing is Unknown."
+    def one(r):
+        if not isinstance(r, str) or not r.strip(): return "Unknown"
+        r = r.strip().upper()
+        return next((g for p, g in RACE_GROUPS.items() if r.startswith(p)), "Other")
+    return race.map(one).rename("race")
+
 # %% ../nbs/13_mimic.ipynb #05daf472
 AGGREGATIONS = ("first", "last", "mean", "min", "max")
 
@@ -227,18 +242,34 @@ def _aggregate_sql(events:str, aggregation:str) -> str:
     fn = {"mean": "avg", "min": "min", "max": "max"}[aggregation]
     return f"WITH events AS ({events}) SELECT hadm_id, itemid, {fn}(v) AS value FROM events GROUP BY ALL"
 
-def event_values(con, source:str, # hosp/labevents | icu/chartevents
-                 aggregation:str="first") -> pd.DataFrame:
-    "One row per cohort admission, one column per spec item of `source`: the aggregated value in the window."
+STORED_BY_T = "coalesce(e.storetime, e.charttime) < c.t_pred"     # known at prediction time (storetime null: charttime)
+
+def _window_events(source:str) -> tuple[str, pd.DataFrame]:
+    "SQL of the spec items' numeric events charted in `[admittime, T)` (`e` joined with the cohort `c`), and the items."
     spec = tabular_features()
     spec = spec[spec.source == source]
-    items = ", ".join(spec.feature)
     table, key = ("labevents", "subject_id") if source == "hosp/labevents" else ("chartevents", "hadm_id")
-    events = (f"SELECT c.hadm_id, e.itemid, e.charttime, e.valuenum AS v FROM {table} e JOIN cohort c ON e.{key} = c.{key} "
-              f"WHERE e.itemid IN ({items}) AND e.valuenum IS NOT NULL AND e.charttime >= c.admittime AND e.charttime < c.t_pred")
+    return (f"FROM {table} e JOIN cohort c ON e.{key} = c.{key} WHERE e.itemid IN ({', '.join(spec.feature)}) "
+            "AND e.valuenum IS NOT NULL AND e.charttime >= c.admittime AND e.charttime < c.t_pred"), spec
+
+def event_values(con, source:str, # hosp/labevents | icu/chartevents
+                 aggregation:str="first",
+                 stored_by_t:bool=True, # only values stored before T (`storetime`); False: every value charted before T
+                ) -> pd.DataFrame:
+    "One row per cohort admission, one column per spec item of `source`: the aggregated value in the window."
+    window, spec = _window_events(source)
+    events = f"SELECT c.hadm_id, e.itemid, e.charttime, e.valuenum AS v {window}" + (f" AND {STORED_BY_T}" if stored_by_t else "")
     pivot = ", ".join(f'max(value) FILTER (WHERE itemid = {f}) AS "{c}"' for f, c in zip(spec.feature, spec.column))
     sql = f"WITH long AS ({_aggregate_sql(events, aggregation)}) SELECT hadm_id, {pivot} FROM long GROUP BY hadm_id"
     return con.execute(sql).df().set_index("hadm_id").sort_index()
+
+# %% ../nbs/13_mimic.ipynb #267e28b9
+def stored_after_t(con, source:str, # hosp/labevents | icu/chartevents
+                  ) -> dict[str, int]:
+    "What the look-ahead rule removes: values charted in the window but stored at or after T, and the (admission, item) pairs they touch."
+    window, _ = _window_events(source)
+    n, pairs = con.execute(f"SELECT count(*), count(DISTINCT (c.hadm_id, e.itemid)) {window} AND NOT ({STORED_BY_T})").fetchall()[0]
+    return {"values": int(n), "admission_items": int(pairs)}
 
 # %% ../nbs/13_mimic.ipynb #81c2ff51
 def link_images(con, view_positions=("PA", "AP")) -> pd.DataFrame:
@@ -338,6 +369,7 @@ def build_mimic_cohort(mimic_iv, # MIMIC-IV release directory (holds hosp/ and i
                        threads:int|None=None, # DuckDB threads (default: all cores)
                        workers:int|None=None, # image-resizing processes (default: all cores)
                        progress:bool=True, # print each step
+                       stored_by_t:bool=True, # a value counts only if stored before T (`storetime`); False: if charted before T
                       ) -> pd.DataFrame:
     "Build the study's cohort from MIMIC-IV, MIMIC-IV-Note and MIMIC-CXR-JPG; write it to `out_dir` and return it."
     from mmkd_study.config import MODALITIES
@@ -362,15 +394,23 @@ def build_mimic_cohort(mimic_iv, # MIMIC-IV release directory (holds hosp/ and i
         say(f"building the MIMIC-IV cohort in {out}")
         flow = _sql_step(lambda: apply_rules(con, prediction_hours, min_age), "applying the cohort rules", files, ("patients", "admissions"))
         lap("cohort rules")
-        base = con.execute("""SELECT c.subject_id, c.hadm_id, c.label, c.gender, c.anchor_age, c.admission_type, c.insurance, c.race,
-                                     EXISTS (SELECT 1 FROM icustays i WHERE i.hadm_id = c.hadm_id AND i.intime < c.t_pred) AS icu_stay
+        base = con.execute("""SELECT c.subject_id, c.hadm_id, c.label, c.gender, c.age AS anchor_age, c.admission_type, c.insurance,
+                                     c.race AS race_raw, EXISTS (SELECT 1 FROM icustays i WHERE i.hadm_id = c.hadm_id AND i.intime < c.t_pred) AS icu_stay
                               FROM cohort c ORDER BY c.hadm_id""").df().set_index("hadm_id", drop=False)
         if base.label.isna().any():
             raise ValueError(f"{files['admissions']}: column 'hospital_expire_flag' is empty for {int(base.label.isna().sum())} admission(s) of the cohort")
-        labs = _sql_step(lambda: event_values(con, "hosp/labevents", aggregation), "aggregating lab values", files, ("labevents",))
+        base["race"] = race_group(base.race_raw)
+        labs = _sql_step(lambda: event_values(con, "hosp/labevents", aggregation, stored_by_t), "aggregating lab values", files, ("labevents",))
+        late = {"hosp/labevents": _sql_step(lambda: stored_after_t(con, "hosp/labevents"), "counting lab values stored after T", files, ("labevents",))}
         lap("labevents join")
-        charts = (_sql_step(lambda: event_values(con, "icu/chartevents", aggregation), "aggregating chart values", files, ("chartevents",))
+        charts = (_sql_step(lambda: event_values(con, "icu/chartevents", aggregation, stored_by_t), "aggregating chart values", files, ("chartevents",))
                   if "chartevents" in files else pd.DataFrame(index=pd.Index([], name="hadm_id")))
+        if "chartevents" in files:
+            late["icu/chartevents"] = _sql_step(lambda: stored_after_t(con, "icu/chartevents"), "counting chart values stored after T",
+                                                files, ("chartevents",))
+        for s, n in late.items():
+            say(f"  {s}: {n['values']} value(s) charted before T but stored after it, in {n['admission_items']} (admission, item) pair(s): "
+                + ("left out (not known at T)" if stored_by_t else "kept (--ignore-storetime)"))
         lap("chartevents join")
         hpis = _sql_step(lambda: cohort_hpis(con, scrub), "extracting HPIs", files, ("discharge",)) if "discharge" in files else {}
         lap("notes")
@@ -405,7 +445,7 @@ def build_mimic_cohort(mimic_iv, # MIMIC-IV release directory (holds hosp/ and i
         df = df.reset_index()
         for col in tabular_columns():
             if col not in df: df[col] = np.nan
-        df = df[["subject_id", "hadm_id", "label"] + tabular_columns() + ["hpi", "image_path", "icu_stay"]]
+        df = df[["subject_id", "hadm_id", "label"] + tabular_columns() + ["hpi", "image_path", "icu_stay", "race_raw"]]
         df["label"] = df.label.astype("int64")
         has = {"image": df.image_path.notna(), "text": df.hpi.notna(), "tabular": df[tabular_columns()[5:]].notna().any(axis=1)}
         why = {"image": "MIMIC-CXR-JPG not given (--mimic-cxr)" if mimic_cxr is None else "no CXR study in any admission's window",
@@ -430,6 +470,7 @@ def build_mimic_cohort(mimic_iv, # MIMIC-IV release directory (holds hosp/ and i
         lap("write")
         meta = dict(source="mimic", prediction_hours=prediction_hours, aggregation=aggregation, view_positions=list(view_positions),
                     min_age=min_age, require_modalities=list(require_modalities), scrub=scrub, image_size=image_size,
+                    stored_by_t=stored_by_t, stored_after_t=late, age="at admission (anchor_age + year(admittime) - anchor_year)",
                     on_missing_image=on_missing_image, images_missing=len(missing), memory_limit=memory_limit,
                     tables={k: str(v) for k, v in files.items()}, timings_s=timings,
                     releases={"mimic_iv": str(mimic_iv), "mimic_note": str(mimic_note) if mimic_note else None,
@@ -450,18 +491,19 @@ def _sql_step(fn, what:str, files:dict, tables:tuple):
 
 # %% ../nbs/13_mimic.ipynb #554d56ba
 def pandas_event_values(files:dict[str, Path], cohort:pd.DataFrame, # subject_id, hadm_id, admittime, t_pred
-                        source:str, aggregation:str="first") -> pd.DataFrame:
+                        source:str, aggregation:str="first", stored_by_t:bool=True) -> pd.DataFrame:
     "`event_values` in plain pandas (whole table in memory): for the benchmark and as a cross-check."
     spec = tabular_features()
     spec = spec[spec.source == source]
     table, key = ("labevents", "subject_id") if source == "hosp/labevents" else ("chartevents", "hadm_id")
     path = files[table]
-    cols = [key, "itemid", "charttime", "valuenum"]
+    cols = [key, "itemid", "charttime", "storetime", "valuenum"]
     ev = pd.read_parquet(path, columns=cols) if path.name.endswith(".parquet") else pd.read_csv(path, usecols=cols)
-    ev["charttime"] = pd.to_datetime(ev.charttime)
+    ev["charttime"], ev["storetime"] = pd.to_datetime(ev.charttime), pd.to_datetime(ev.storetime)
     ev = ev[ev.itemid.isin(spec.feature.astype(int)) & ev.valuenum.notna()]
     ev = ev.merge(cohort[list(dict.fromkeys([key, "hadm_id", "admittime", "t_pred"]))], on=key)
     ev = ev[(ev.charttime >= ev.admittime) & (ev.charttime < ev.t_pred)]
+    if stored_by_t: ev = ev[ev.storetime.fillna(ev.charttime) < ev.t_pred]
     if aggregation in ("first", "last"):
         ev = ev.groupby(["hadm_id", "itemid", "charttime"], as_index=False).valuenum.mean().sort_values("charttime")
         value = ev.groupby(["hadm_id", "itemid"]).valuenum.agg(aggregation)
@@ -619,6 +661,8 @@ def add_mimic_arguments(c) -> None:
     g.add_argument("--min-age", type=int, default=18)
     g.add_argument("--require", nargs="*", default=[], choices=["image", "text", "tabular"], help="modalities every admission must have")
     g.add_argument("--no-scrub", action="store_true", help="keep outcome-revealing sentences in the HPI")
+    g.add_argument("--ignore-storetime", action="store_true", help="take every value charted before T, also those stored after it "
+                                                                    "(by default only values known at T count)")
     g.add_argument("--on-missing-image", choices=["raise", "missing"], default="raise")
     g.add_argument("--memory-limit", default="4GB", help="DuckDB memory limit; it spills to disk beyond it")
     g.add_argument("--threads", type=int, help="DuckDB threads (default: all cores)")
@@ -658,7 +702,7 @@ def mimic_command(a) -> int:
     t = time.time()
     df = build_mimic_cohort(a.mimic_iv, a.mimic_note, a.mimic_cxr, a.out, a.prediction_hours, a.aggregation, tuple(a.view_positions),
                             a.min_age, tuple(a.require), not a.no_scrub, a.image_size, a.on_missing_image, a.memory_limit,
-                            a.threads, a.workers)
+                            a.threads, a.workers, stored_by_t=not a.ignore_storetime)
     print(f"{len(df)} admissions written to {a.out}; build time {time.time() - t:.1f} s")
     return 0
 

@@ -22,7 +22,7 @@ def _apportion(n:int, fractions) -> np.ndarray:
     return out
 
 
-# %% ../nbs/02_splits.ipynb #a8505457
+# %% ../nbs/02_splits.ipynb #eb47bfb4
 def split_cohort(df:pd.DataFrame, # cohort table with `subject_id` and `hadm_id`
                  seed:int, # split seed (one per training seed in the study)
                  fractions:tuple=(0.8, 0.1, 0.1), # train, val, test shares

@@ -39,14 +39,20 @@ def expected():
     # the first lab value in [admittime, T), linked by patient and time (ED labs carry no hadm_id); same-time values averaged
     spec = tabular_features()
     labs = spec[spec.source == "hosp/labevents"]
-    ev = pd.read_csv(DEMO / "hosp/labevents.csv.gz", usecols=["subject_id", "itemid", "charttime", "valuenum"], parse_dates=["charttime"])
+    ev = pd.read_csv(DEMO / "hosp/labevents.csv.gz", usecols=["subject_id", "itemid", "charttime", "storetime", "valuenum"],
+                     parse_dates=["charttime", "storetime"])
     ev = ev[ev.itemid.isin(labs.feature.astype(int)) & ev.valuenum.notna()]
     ev = ev.merge(cohort.reset_index()[["hadm_id", "subject_id", "admittime", "t_pred"]], on="subject_id")
     ev = ev[(ev.charttime >= ev.admittime) & (ev.charttime < ev.t_pred)]
-    first_time = ev.groupby(["hadm_id", "itemid"]).charttime.transform("min")
-    first = ev[ev.charttime == first_time].groupby(["hadm_id", "itemid"]).valuenum.mean().unstack()
-    first.columns = ["lab_" + str(c) for c in first.columns]
-    return {"flow": flow, "cohort": cohort, "first_labs": first}
+    known = ev.storetime.fillna(ev.charttime) < ev.t_pred                 # known at T: stored before it (charttime when never stored)
+
+    def first_of(e):
+        first_time = e.groupby(["hadm_id", "itemid"]).charttime.transform("min")
+        first = e[e.charttime == first_time].groupby(["hadm_id", "itemid"]).valuenum.mean().unstack()
+        first.columns = ["lab_" + str(c) for c in first.columns]
+        return first
+    return {"flow": flow, "cohort": cohort, "first_labs": first_of(ev[known]), "first_charted": first_of(ev),
+            "stored_after_t": int((~known).sum())}
 
 
 def test_the_fixture_is_the_official_demo():
@@ -74,6 +80,36 @@ def test_every_lab_column_holds_the_first_value_in_the_window(cohort_dir, expect
     assert np.nanmax(np.abs(df[labs].to_numpy() - want.to_numpy())) < 1e-9
 
 
+def test_values_stored_after_t_are_left_out_and_counted(tmp_path, cohort_dir, expected):
+    meta = json.loads((cohort_dir / "cohort.json").read_text())
+    assert meta["stored_by_t"] and meta["stored_after_t"]["hosp/labevents"]["values"] == expected["stored_after_t"] > 0
+    df = load_cohort(cohort_dir).set_index("hadm_id")
+    labs = [c for c in df if c.startswith("lab_")]
+    charted, known = expected["first_charted"].reindex(index=df.index, columns=labs), expected["first_labs"].reindex(index=df.index, columns=labs)
+    changed = (charted.notna() & (known.isna() | (charted - known).abs().gt(1e-9))).to_numpy()
+    print(f"the look-ahead rule removes {expected['stored_after_t']} lab values; {changed.sum()} first values change "
+          f"({int((charted.notna() & known.isna()).to_numpy().sum())} become missing)")
+    assert changed.sum() > 0
+    out = tmp_path / "ignoring"                                         # --ignore-storetime: every value charted before T
+    assert main(["cohort", "--mimic-iv", str(DEMO), "--out", str(out), "--image-size", "32", "--workers", "1", "--ignore-storetime"]) == 0
+    loose = load_cohort(out).set_index("hadm_id")[labs]
+    assert np.nanmax(np.abs(loose.to_numpy() - charted.to_numpy())) < 1e-9 and (loose.notna() == charted.notna()).all().all()
+
+
+def test_age_is_the_age_at_admission_and_race_is_grouped(cohort_dir, expected):
+    df = load_cohort(cohort_dir).set_index("hadm_id")
+    want = expected["cohort"]
+    assert df.anchor_age.tolist() == want.age.tolist()
+    assert (df.anchor_age != want.anchor_age).mean() > 0.3               # the anchor year's age is not the age at admission
+    groups = {"WHITE": "White", "WHITE - BRAZILIAN": "White", "WHITE - OTHER EUROPEAN": "White", "PORTUGUESE": "White",
+              "BLACK/AFRICAN AMERICAN": "Black", "BLACK/CAPE VERDEAN": "Black", "HISPANIC/LATINO - CUBAN": "Hispanic/Latino",
+              "HISPANIC/LATINO - SALVADORAN": "Hispanic/Latino", "HISPANIC/LATINO - PUERTO RICAN": "Hispanic/Latino",
+              "HISPANIC OR LATINO": "Hispanic/Latino", "UNKNOWN": "Unknown", "UNABLE TO OBTAIN": "Unknown",
+              "PATIENT DECLINED TO ANSWER": "Unknown", "OTHER": "Other"}          # the demo's 14 strings, written out by hand
+    assert df.race_raw.tolist() == want.race.tolist()
+    assert df.race.tolist() == want.race.map(groups).tolist()
+
+
 def test_a_release_that_is_not_given_is_a_modality_missing_for_everyone(cohort_dir):
     df = load_cohort(cohort_dir)
     assert df.image_path.isna().all() and df.hpi.isna().all()
@@ -99,20 +135,22 @@ def test_a_truncated_download_is_named(tmp_path, capsys):
     assert "patients.csv.gz: empty or not gzip" in capsys.readouterr().err
 
 
-def _seed_with_events(df, fractions, tries=50) -> int:
-    "The first seed whose splits the study can evaluate (each with a death): the demo has 14 deaths in 245 admissions."
-    for seed in range(tries):
-        try: check_splits(study_split(df, seed, fractions, scenario="natural"), df.label); return seed
-        except ValueError: pass
-    raise AssertionError("no seed gives splits with a death in each")
+def test_stratified_splits_give_every_split_of_the_demo_its_deaths(cohort_dir):
+    "The demo has 14 deaths in 245 admissions: an unstratified split left its test set without one; stratified, no seed does."
+    df = load_cohort(cohort_dir)
+    for seed in range(10):
+        split = study_split(df, seed, scenario="natural")
+        deaths = df.label.groupby(split.to_numpy()).sum()
+        assert deaths["val"] >= 1 and deaths["test"] >= 1, (seed, deaths.to_dict())
+        with pytest.warns(UserWarning, match="very uncertain"):           # and it says how little a handful of deaths can show
+            check_splits(split, df.label, "demo")
 
 
 def test_smoke_study_on_the_demo_and_nothing_identifying_in_its_outputs(cohort_dir, tmp_path):
     df = load_cohort(cohort_dir)
     with pytest.raises(ValueError, match="complete-case design leaves no admission"):   # no images, no notes: the paper's design has nothing
         reproduce("smoke", data="mimic", cohort_dir=cohort_dir, results_dir=tmp_path / "x", models=["tabular_logreg"], progress=False)
-    fractions = [0.6, 0.2, 0.2]
-    seed = _seed_with_events(df, fractions)
+    fractions, seed = [0.6, 0.2, 0.2], 0
     res = reproduce("smoke", data="mimic", cohort_dir=cohort_dir, results_dir=tmp_path / "results", figures_dir=tmp_path / "figures",
                     models=["tabular_logreg", "concat_logreg", "tabular_only"], seeds=[seed], scenario="natural",
                     overrides={"data.split_fractions": fractions}, progress=False)
