@@ -72,6 +72,7 @@ def validate_cohort(df:pd.DataFrame, # cohort table
     df.attrs["hpi_truncated"] = int(long.sum())
     spec = tabular_features()
     for col in spec[spec.kind == "numeric"].column:
+        if isinstance(df[col].dtype, pd.CategoricalDtype): continue     # declared text (a MIMIC chart item recorded as words)
         if pd.api.types.is_numeric_dtype(df[col]) and not pd.api.types.is_bool_dtype(df[col]):
             df[col] = df[col].astype("float64")
         else:
@@ -166,7 +167,7 @@ class TabularScaler:
         stats = {}
         for row in tabular_features().itertuples():
             x = train[row.column]
-            if row.kind == "categorical":
+            if row.kind == "categorical" or isinstance(x.dtype, pd.CategoricalDtype):      # a declared text input, too
                 stats[row.column] = sorted(x.dropna().astype(str).unique().tolist())
                 continue
             x = x.dropna().to_numpy(float)
@@ -192,6 +193,10 @@ class TabularScaler:
                 lo, hi, mean, sd = st
                 cols.append(np.nan_to_num((np.clip(x.to_numpy(float), lo, hi) - mean) / sd, nan=0.0 if fill == "mean" else -mean / sd))
         return np.column_stack(cols).astype(np.float32), np.column_stack(seen).any(axis=1)
+
+    def categorical(self) -> np.ndarray:
+        "Per column, in model order: coded as a category (a list of levels), not standardised."
+        return np.array([not st or isinstance(st[0], str) for st in self.stats.values()])
 
     def to_json(self) -> str: return json.dumps(self.stats)
     @classmethod

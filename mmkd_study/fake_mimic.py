@@ -6,6 +6,7 @@
 from __future__ import annotations
 import json, re, textwrap, zlib
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -17,8 +18,8 @@ from .files import atomic_write
 from .synthetic import _hpi, _item_spec, draw_cxr
 
 # %% auto #0
-__all__ = ['FAKE_VERSIONS', 'SCENARIOS', 'OUTCOME_SENTENCES', 'clean_hpi_reference', 'cxr_path', 'FakeMimicTree', 'expected_flow',
-           'make_fake_mimic', 'load_fake_truth']
+__all__ = ['FAKE_VERSIONS', 'SCENARIOS', 'CHART_TEXT_LEVELS', 'OUTCOME_SENTENCES', 'chart_items', 'clean_hpi_reference',
+           'cxr_path', 'FakeMimicTree', 'expected_flow', 'make_fake_mimic', 'load_fake_truth']
 
 # %% ../nbs/12_fake_mimic.ipynb #77c7e9d9
 FAKE_VERSIONS = ("2.2", "3.1", "1.0")
@@ -92,6 +93,29 @@ def _patients_admissions(n_patients:int, rng:np.random.Generator, prediction_hou
     pat["dod"] = pat.subject_id.map(deaths)
     return pat, adm.reset_index(drop=True)
 
+# %% ../nbs/12_fake_mimic.ipynb #3a6d6212
+def chart_items() -> pd.DataFrame:
+    "The study's 85 chart items as MIMIC-IV's d_items describes them: itemid, label, category, unitname, param_type."
+    with resources.files("mmkd_study").joinpath("spec/chart_items.csv").open() as f: return pd.read_csv(f)
+
+_GCS = {220739: ["None", "To Pain", "To Speech", "Spontaneously"],
+        223900: ["No Response-ETT", "Incomprehensible sounds", "Inappropriate Words", "Confused", "Oriented"],
+        223901: ["No response", "Abnormal extension", "Abnormal Flexion", "Flex-withdraws", "Localizes Pain", "Obeys Commands"]}
+_BRADEN = ["Completely Limited", "Very Limited", "Slightly Limited", "No Impairment"]
+_RASS = [(" -3 Moderate sedation", -3), (" -2 Light sedation", -2), (" -1 Drowsy", -1), (" 0  Alert and calm", 0), ("+1 Anxious", 1)]
+CHART_TEXT_LEVELS = {     # itemid -> [(value, valuenum or None)]: how the fake tree writes the Text and Checkbox items
+    **{i: [(w, k + 1) for k, w in enumerate(ws)] for i, ws in _GCS.items()},
+    228096: _RASS, 228299: _RASS,
+    **{i: [(w, k + 1) for k, w in enumerate(_BRADEN)] for i in range(224054, 224060)},
+    **{i: [("No", 0), ("Yes", 15)] for i in range(227341, 227347)},
+    **{i: [(w, None) for w in ["None", "Mild", "Mod (Moderate)", "Severe", "Unable to Score"]] for i in (223791, 224409)},
+    **{i: [(w, None) for w in ["Normal strength", "Lifts against resistance", "Lifts against gravity", "No movement"]]
+       for i in range(228409, 228413)},
+    **{i: [(w, None) for w in ["Oriented", "Disoriented", "UTA"]] for i in (228394, 228395, 228396)},
+    228337: [("No", None), ("Yes", None), ("UTA", None)],
+    **{int(i): [("1", None)] for i in chart_items().query("param_type == 'Checkbox'").itemid},
+}
+
 # %% ../nbs/12_fake_mimic.ipynb #914175ad
 _LAB_FILLER = list(range(51000, 51040))          # itemids outside the spec (the real tables hold ~1,600 lab items)
 _CHART_FILLER = list(range(224000, 224060))
@@ -122,6 +146,21 @@ def _icustays(adm:pd.DataFrame, rng:np.random.Generator, T:pd.Timedelta) -> pd.D
 
 def _minutes(x) -> pd.TimedeltaIndex: return pd.to_timedelta(np.asarray(x, dtype="int64"), unit="min")
 
+def _draw(itemid:str, source:str, label:np.ndarray, rng:np.random.Generator) -> tuple[np.ndarray, np.ndarray|None]:
+    "Values of an item as its table carries them: `(valuenum, value text or None)`; a text item's valuenum is its score or null."
+    levels = CHART_TEXT_LEVELS.get(int(itemid)) if source == "icu/chartevents" else None
+    if levels is None: return _values(itemid, source, label, rng), None
+    k = rng.integers(0, len(levels), len(label))
+    words = np.array([w for w, _ in levels], dtype=object)[k]
+    scores = np.array([np.nan if s is None else s for _, s in levels], dtype=float)[k]
+    return scores, words
+
+def _frame(rows, charttime, valuenum, words, mask, **extra) -> pd.DataFrame:
+    "Events of the rows where `mask` holds: charttime, valuenum, and the text value where the item has one."
+    f = pd.DataFrame({"row": rows[mask], "charttime": charttime[mask], "valuenum": valuenum[mask], **{k: v[mask] for k, v in extra.items()}})
+    if words is not None: f["value"] = words[mask]
+    return f
+
 def _events(adm:pd.DataFrame, # admissions (or ICU stays with their admission's times) to draw events for
             items:list[str], source:str, rng:np.random.Generator, T:pd.Timedelta,
             start:str="admittime", end:str="dischtime", # the period in which values can be charted
@@ -133,42 +172,51 @@ def _events(adm:pd.DataFrame, # admissions (or ICU stays with their admission's 
         p_measured = 0.3 + 0.65 * np.random.default_rng(int(itemid)).random()
         a = adm[rng.random(len(adm)) < p_measured]
         if not len(a): continue
-        n = len(a)
+        n, rows, y = len(a), a.index.to_numpy(), a.hospital_expire_flag.to_numpy()
+        every = np.ones(n, dtype=bool)
         base = a[start].to_numpy()
         t_pred = (a.admittime + T).to_numpy()
         inside = base < t_pred                                   # ICU stays that start after T have no values in the window
-        v = _values(itemid, source, a.hospital_expire_flag.to_numpy(), rng)
+        v, words = _draw(itemid, source, y, rng)
+        text_only = words is not None and np.isnan(v).all()        # a Text or Checkbox item without a score: read by its text
         first_t = pd.DatetimeIndex(base) + _minutes(rng.integers(0, 56, n))
         exact = rng.random(n) < 0.05                              # the first value at exactly the window's start
         first_t = first_t.where(~exact, pd.DatetimeIndex(base))
-        ev = [pd.DataFrame({"row": a.index, "charttime": first_t, "valuenum": v})]
+        ev = [_frame(rows, first_t, v, words, every)]
         late = inside & (first_t > pd.DatetimeIndex(base)) & (rng.random(n) < 0.08)   # charted before the first value, stored after T
-        v_late = np.round(v * 4 + 3, 2)
-        ev.append(pd.DataFrame({"row": a.index[late], "charttime": first_t[late] - _minutes(1), "valuenum": v_late[late],
-                                "storetime": (pd.DatetimeIndex(t_pred) + _minutes(rng.integers(1, 120, n)))[late]}))
-        dup = rng.random(n) < 0.06                                # a second value at the same charttime
-        v_dup = np.round(v + rng.normal(0, 1, n), 2)
-        ev.append(pd.DataFrame({"row": a.index[dup], "charttime": first_t[dup], "valuenum": v_dup[dup]}))
-        null = rng.random(n) < 0.06                               # a text result before the first value
-        ev.append(pd.DataFrame({"row": a.index[null], "charttime": pd.DatetimeIndex(base)[null], "valuenum": np.nan}))
+        v_late, w_late = (np.round(v * 4 + 3, 2), None) if words is None else _draw(itemid, source, y, rng)
+        ev.append(_frame(rows, first_t - _minutes(1), v_late, w_late, late,
+                         storetime=pd.DatetimeIndex(t_pred) + _minutes(rng.integers(1, 120, n))))
+        dup = (rng.random(n) < 0.06) & (not text_only)            # a second value at the same charttime (a number: averaged)
+        v_dup, w_dup = (np.round(v + rng.normal(0, 1, n), 2), None) if words is None else _draw(itemid, source, y, rng)
+        ev.append(_frame(rows, first_t, v_dup, w_dup, dup))
+        null = (rng.random(n) < 0.06) & (not text_only)           # a text result before the first value
+        ev.append(_frame(rows, pd.DatetimeIndex(base), np.full(n, np.nan), None, null))
         for _ in range(2):                                        # later values inside the window
             later = pd.DatetimeIndex(base) + _minutes(rng.integers(60, 60 * 20, n))
             keep = (later < pd.DatetimeIndex(t_pred)) & (rng.random(n) < 0.6)
-            ev.append(pd.DataFrame({"row": a.index[keep], "charttime": later[keep], "valuenum": _values(itemid, source, a.hospital_expire_flag.to_numpy(), rng)[keep]}))
+            ev.append(_frame(rows, later, *_draw(itemid, source, y, rng), keep))
         at_T = rng.random(n) < 0.04                               # exactly at T: outside the window
-        ev.append(pd.DataFrame({"row": a.index[at_T], "charttime": pd.DatetimeIndex(t_pred)[at_T], "valuenum": np.round(v[at_T] * 3 + 1, 2)}))
+        v_out, w_out = (np.round(v * 3 + 1, 2), None) if words is None else _draw(itemid, source, y, rng)
+        ev.append(_frame(rows, pd.DatetimeIndex(t_pred), v_out, w_out, at_T))
         after = pd.DatetimeIndex(t_pred) + _minutes(rng.integers(1, 60 * 48, n))
         keep = after < pd.DatetimeIndex(a[end].to_numpy())
-        ev.append(pd.DataFrame({"row": a.index[keep], "charttime": after[keep], "valuenum": np.round(v[keep] * 2 + 1, 2)}))
+        v_out, w_out = (np.round(v * 2 + 1, 2), None) if words is None else _draw(itemid, source, y, rng)
+        ev.append(_frame(rows, after, v_out, w_out, keep))
         if lab:                                                    # emergency-department labs before admission
             ed = rng.random(n) < 0.2
-            ev.append(pd.DataFrame({"row": a.index[ed], "charttime": pd.DatetimeIndex(a.admittime)[ed] - _minutes(rng.integers(30, 720, n))[ed],
-                                    "valuenum": np.round(v[ed] * 1.5 + 2, 2), "ed": True}))
+            ev.append(_frame(rows, pd.DatetimeIndex(a.admittime) - _minutes(rng.integers(30, 720, n)), np.round(v * 1.5 + 2, 2), None, ed,
+                             ed=every))
         e = pd.concat(ev, ignore_index=True)
         e["itemid"] = int(itemid)
         parts.append(e)
-        first = pd.DataFrame({"row": a.index, "first": np.where(dup, np.round((v + v_dup) / 2, 6), v)})
-        first["first_charted"] = np.where(late, v_late, first["first"])        # what a builder that ignores storetime finds
+        if text_only:
+            first = pd.DataFrame({"row": rows, "first": np.nan, "first_charted": np.nan, "first_text": words,
+                                  "first_charted_text": np.where(late, w_late, words)})
+        else:
+            first = pd.DataFrame({"row": rows, "first": np.where(dup, np.round((v + v_dup) / 2, 6), v), "first_text": None,
+                                  "first_charted_text": None})
+            first["first_charted"] = np.where(late, v_late, first["first"])    # what a builder that ignores storetime finds
         first = first[inside]
         first["column"] = ("lab_" if lab else "chart_") + itemid
         truth.append(first)
@@ -176,7 +224,8 @@ def _events(adm:pd.DataFrame, # admissions (or ICU stays with their admission's 
     events["ed"] = events["ed"].fillna(False).astype(bool) if "ed" in events else False
     truth = pd.concat(truth, ignore_index=True)
     ids = adm[[c for c in ("subject_id", "hadm_id", "stay_id") if c in adm]]
-    return events.join(ids, on="row"), truth.join(adm[["hadm_id"]], on="row")[["hadm_id", "column", "first", "first_charted"]]
+    cols = ["hadm_id", "column", "first", "first_charted", "first_text", "first_charted_text"]
+    return events.join(ids, on="row"), truth.join(adm[["hadm_id"]], on="row")[cols]
 
 def _filler(adm:pd.DataFrame, n:int, itemids:list[int], spec_items:list[str], rng:np.random.Generator, T:pd.Timedelta,
             start:str="admittime", end:str="dischtime") -> pd.DataFrame:
@@ -221,6 +270,7 @@ def _labevents_table(ev:pd.DataFrame, rng:np.random.Generator, version:str) -> p
 def _chartevents_table(ev:pd.DataFrame, rng:np.random.Generator, version:str) -> pd.DataFrame:
     n = len(ev)
     value = np.where(ev.valuenum.isna(), rng.choice(["Normal <3 secs", "Unable to assess", "___"], n), ev.valuenum.map("{:g}".format))
+    if "value" in ev: value = np.where(ev.value.notna(), ev.value, value)     # Text and Checkbox items: their words
     df = pd.DataFrame({
         "subject_id": ev.subject_id.to_numpy(), "hadm_id": ev.hadm_id.to_numpy(), "stay_id": ev.stay_id.to_numpy(),
         "caregiver_id": rng.integers(1, 99_999, n), "charttime": ev.charttime.to_numpy(),
@@ -239,11 +289,12 @@ def _dictionaries(version:str) -> tuple[pd.DataFrame, pd.DataFrame]:
                           "label": [name(r) for r in labs.itertuples()] + [f"Other lab {i}" for i in _LAB_FILLER],
                           "fluid": "Blood", "category": "Chemistry"})
     if version == "1.0": d_lab["loinc_code"] = None
-    charts = spec[spec.source == "icu/chartevents"]
-    d_items = pd.DataFrame({"itemid": [int(x) for x in charts.feature] + _CHART_FILLER,
-                            "label": [name(r) for r in charts.itertuples()] + [f"Other chart item {i}" for i in _CHART_FILLER],
-                            "abbreviation": "", "linksto": "chartevents", "category": "Routine Vital Signs", "unitname": None,
-                            "param_type": "Numeric", "lownormalvalue": None, "highnormalvalue": None})
+    items = chart_items()                                      # the real label, category, unit and type of each chart item
+    filler = pd.DataFrame({"itemid": _CHART_FILLER, "label": [f"Other chart item {i}" for i in _CHART_FILLER],
+                           "category": "Routine Vital Signs", "unitname": None, "param_type": "Numeric"})
+    d_items = pd.concat([items, filler], ignore_index=True).assign(abbreviation="", linksto="chartevents", lownormalvalue=None,
+                                                                  highnormalvalue=None)
+    d_items = d_items[["itemid", "label", "abbreviation", "linksto", "category", "unitname", "param_type", "lownormalvalue", "highnormalvalue"]]
     return d_lab, d_items
 
 # %% ../nbs/12_fake_mimic.ipynb #86ce6957

@@ -19,10 +19,10 @@ from .files import atomic_write_text, atomic_write_parquet
 # %% auto #0
 __all__ = ['HPI_END_HEADERS', 'OUTCOME_PHRASES', 'MIMIC_TABLES', 'OPTIONAL_TABLES', 'RACE_GROUPS', 'AGGREGATIONS', 'STORED_BY_T',
            'FULL_MIMIC_ROWS', 'hpi_section', 'scrub_outcome', 'clean_hpi', 'find_mimic_tables', 'check_columns',
-           'open_mimic', 'cohort_rules', 'apply_rules', 'race_group', 'event_values', 'stored_after_t', 'link_images',
-           'cxr_relative_path', 'resize_images', 'cohort_hpis', 'build_mimic_cohort', 'pandas_event_values',
-           'full_size_resize_ms', 'bench_mimic', 'extrapolate', 'bench_markdown', 'write_bench', 'add_mimic_arguments',
-           'add_mimic_subcommands', 'mimic_command', 'make_fake_mimic_cli']
+           'open_mimic', 'cohort_rules', 'apply_rules', 'race_group', 'event_values', 'stored_after_t', 'event_texts',
+           'link_images', 'cxr_relative_path', 'resize_images', 'cohort_hpis', 'build_mimic_cohort',
+           'pandas_event_values', 'full_size_resize_ms', 'bench_mimic', 'extrapolate', 'bench_markdown', 'write_bench',
+           'add_mimic_arguments', 'add_mimic_subcommands', 'mimic_command', 'make_fake_mimic_cli']
 
 # %% ../nbs/13_mimic.ipynb #fcdc2191
 HPI_END_HEADERS = ["past medical history", "pmh", "past surgical history", "psh", "social history", "family history",
@@ -82,7 +82,7 @@ MIMIC_TABLES = {
     "labevents": ("mimic_iv", ["hosp/labevents"], ["subject_id", "hadm_id", "itemid", "charttime", "storetime", "valuenum"]),
     "d_labitems": ("mimic_iv", ["hosp/d_labitems"], ["itemid", "label"]),
     "icustays": ("mimic_iv", ["icu/icustays"], ["subject_id", "hadm_id", "stay_id", "intime", "outtime"]),
-    "chartevents": ("mimic_iv", ["icu/chartevents"], ["subject_id", "hadm_id", "stay_id", "itemid", "charttime", "storetime", "valuenum"]),
+    "chartevents": ("mimic_iv", ["icu/chartevents"], ["subject_id", "hadm_id", "stay_id", "itemid", "charttime", "storetime", "value", "valuenum"]),
     "d_items": ("mimic_iv", ["icu/d_items"], ["itemid", "label"]),
     "discharge": ("mimic_note", ["note/discharge", "discharge"], ["note_id", "subject_id", "hadm_id", "note_seq", "charttime", "text"]),
     "cxr_metadata": ("mimic_cxr", ["mimic-cxr-2.0.0-metadata"], ["dicom_id", "subject_id", "study_id", "ViewPosition", "StudyDate", "StudyTime"]),
@@ -157,7 +157,7 @@ _VIEWS = {
                  "TRY_CAST({valuenum} AS DOUBLE) AS valuenum",
     "chartevents": "CAST({hadm_id} AS BIGINT) AS hadm_id, CAST({itemid} AS INTEGER) AS itemid, "
                    "CAST({charttime} AS TIMESTAMP) AS charttime, TRY_CAST({storetime} AS TIMESTAMP) AS storetime, "
-                   "TRY_CAST({valuenum} AS DOUBLE) AS valuenum",
+                   "CAST({value} AS VARCHAR) AS value, TRY_CAST({valuenum} AS DOUBLE) AS valuenum",
     "icustays": "CAST({hadm_id} AS BIGINT) AS hadm_id, CAST({intime} AS TIMESTAMP) AS intime",
     "d_labitems": "CAST({itemid} AS INTEGER) AS itemid, {label} AS label",
     "d_items": "CAST({itemid} AS INTEGER) AS itemid, {label} AS label",
@@ -216,7 +216,7 @@ def apply_rules(con, prediction_hours:float=24.0, min_age:int=18) -> pd.DataFram
     con.execute(f"CREATE OR REPLACE TEMP TABLE cohort AS SELECT * FROM adm WHERE {' AND '.join(conds)}")
     return pd.DataFrame(flow)
 
-# %% ../nbs/13_mimic.ipynb #a99770c2
+# %% ../nbs/13_mimic.ipynb #aba06554
 RACE_GROUPS = {"WHITE": "White", "PORTUGUESE": "White", "BLACK": "Black", "HISPANIC": "Hispanic/Latino",
                "SOUTH AMERICAN": "Hispanic/Latino", "ASIAN": "Asian", "UNKNOWN": "Unknown", "UNABLE TO OBTAIN": "Unknown",
                "PATIENT DECLINED TO ANSWER": "Unknown"}      # by prefix; the rest (OTHER, AMERICAN INDIAN, NATIVE HAWAIIAN, MULTIPLE) "Other"
@@ -244,13 +244,17 @@ def _aggregate_sql(events:str, aggregation:str) -> str:
 
 STORED_BY_T = "coalesce(e.storetime, e.charttime) < c.t_pred"     # known at prediction time (storetime null: charttime)
 
-def _window_events(source:str) -> tuple[str, pd.DataFrame]:
-    "SQL of the spec items' numeric events charted in `[admittime, T)` (`e` joined with the cohort `c`), and the items."
+def _window_events(source:str, items=None, # itemids (default: the spec's items of `source`)
+                   text:bool=False, # events with a text value instead of a number
+                  ) -> tuple[str, pd.DataFrame]:
+    "SQL of the spec items' numeric (or text) events charted in `[admittime, T)` (`e` joined with the cohort `c`), and the items."
     spec = tabular_features()
     spec = spec[spec.source == source]
+    if items is not None: spec = spec[spec.feature.isin([str(i) for i in items])]
     table, key = ("labevents", "subject_id") if source == "hosp/labevents" else ("chartevents", "hadm_id")
-    return (f"FROM {table} e JOIN cohort c ON e.{key} = c.{key} WHERE e.itemid IN ({', '.join(spec.feature)}) "
-            "AND e.valuenum IS NOT NULL AND e.charttime >= c.admittime AND e.charttime < c.t_pred"), spec
+    has = "e.value IS NOT NULL AND trim(e.value) <> ''" if text else "e.valuenum IS NOT NULL"
+    return (f"FROM {table} e JOIN cohort c ON e.{key} = c.{key} WHERE e.itemid IN ({', '.join(spec.feature) or 'NULL'}) "
+            f"AND {has} AND e.charttime >= c.admittime AND e.charttime < c.t_pred"), spec
 
 def event_values(con, source:str, # hosp/labevents | icu/chartevents
                  aggregation:str="first",
@@ -263,13 +267,26 @@ def event_values(con, source:str, # hosp/labevents | icu/chartevents
     sql = f"WITH long AS ({_aggregate_sql(events, aggregation)}) SELECT hadm_id, {pivot} FROM long GROUP BY hadm_id"
     return con.execute(sql).df().set_index("hadm_id").sort_index()
 
-# %% ../nbs/13_mimic.ipynb #267e28b9
+# %% ../nbs/13_mimic.ipynb #212c008f
 def stored_after_t(con, source:str, # hosp/labevents | icu/chartevents
                   ) -> dict[str, int]:
     "What the look-ahead rule removes: values charted in the window but stored at or after T, and the (admission, item) pairs they touch."
     window, _ = _window_events(source)
     n, pairs = con.execute(f"SELECT count(*), count(DISTINCT (c.hadm_id, e.itemid)) {window} AND NOT ({STORED_BY_T})").fetchall()[0]
     return {"values": int(n), "admission_items": int(pairs)}
+
+# %% ../nbs/13_mimic.ipynb #581ddc96
+def event_texts(con, items, # itemids of chartevents to read from their `value`
+                aggregation:str="first", stored_by_t:bool=True) -> pd.DataFrame:
+    "One row per cohort admission with a value, one column per item: the first (last) text value in the window."
+    window, spec = _window_events("icu/chartevents", items, text=True)
+    if not len(spec): return pd.DataFrame(index=pd.Index([], name="hadm_id"))
+    order = "e.charttime DESC, e.value" if aggregation == "last" else "e.charttime, e.value"
+    pivot = ", ".join(f'max(v) FILTER (WHERE itemid = {f}) AS "{c}"' for f, c in zip(spec.feature, spec.column))
+    sql = (f"WITH long AS (SELECT c.hadm_id, e.itemid, first(e.value ORDER BY {order}) AS v {window}"
+           + (f" AND {STORED_BY_T}" if stored_by_t else "") + " GROUP BY ALL) "
+           f"SELECT hadm_id, {pivot} FROM long GROUP BY hadm_id")
+    return con.execute(sql).df().set_index("hadm_id").sort_index()
 
 # %% ../nbs/13_mimic.ipynb #81c2ff51
 def link_images(con, view_positions=("PA", "AP")) -> pd.DataFrame:
@@ -405,9 +422,14 @@ def build_mimic_cohort(mimic_iv, # MIMIC-IV release directory (holds hosp/ and i
         lap("labevents join")
         charts = (_sql_step(lambda: event_values(con, "icu/chartevents", aggregation, stored_by_t), "aggregating chart values", files, ("chartevents",))
                   if "chartevents" in files else pd.DataFrame(index=pd.Index([], name="hadm_id")))
+        texts = pd.DataFrame(index=pd.Index([], name="hadm_id"))
         if "chartevents" in files:
             late["icu/chartevents"] = _sql_step(lambda: stored_after_t(con, "icu/chartevents"), "counting chart values stored after T",
                                                 files, ("chartevents",))
+            no_number = [c.removeprefix("chart_") for c in charts if charts[c].isna().all()]      # Text / Checkbox items without a score
+            texts = _sql_step(lambda: event_texts(con, no_number, aggregation, stored_by_t), "reading chart items recorded as text",
+                              files, ("chartevents",))
+            texts = texts[[c for c in texts if texts[c].notna().any()]]
         for s, n in late.items():
             say(f"  {s}: {n['values']} value(s) charted before T but stored after it, in {n['admission_items']} (admission, item) pair(s): "
                 + ("left out (not known at T)" if stored_by_t else "kept (--ignore-storetime)"))
@@ -440,6 +462,7 @@ def build_mimic_cohort(mimic_iv, # MIMIC-IV release directory (holds hosp/ and i
             paths = [str(s.resolve()) if k else None for s, k in zip(src, keep)]
         lap("images")
         df = base.drop(columns=["hadm_id"]).join(labs).join(charts)
+        for c in texts: df[c] = pd.Categorical(texts[c].reindex(df.index))      # a text input: a category the study learns on train
         df["hpi"] = pd.Series(hpis, dtype=object).reindex(df.index).where(lambda s: s.notna(), None)
         df["image_path"] = pd.Series(paths, index=linked.hadm_id.to_numpy(), dtype=object).reindex(df.index).where(lambda s: s.notna(), None)
         df = df.reset_index()
@@ -448,6 +471,15 @@ def build_mimic_cohort(mimic_iv, # MIMIC-IV release directory (holds hosp/ and i
         df = df[["subject_id", "hadm_id", "label"] + tabular_columns() + ["hpi", "image_path", "icu_stay", "race_raw"]]
         df["label"] = df.label.astype("int64")
         has = {"image": df.image_path.notna(), "text": df.hpi.notna(), "tabular": df[tabular_columns()[5:]].notna().any(axis=1)}
+        chart_cols = [c for c in tabular_columns() if c.startswith("chart_")]
+        read_as = {c: "text" if c in texts else "empty" if df[c].isna().all() else "valuenum" for c in chart_cols}
+        empty_cols = [c for c in tabular_columns() if df[c].isna().all()]
+        if "chartevents" in files:
+            say(f"  icu/chartevents: {sum(v == 'valuenum' for v in read_as.values())} chart items read as numbers, "
+                f"{len(texts.columns)} from their text ({', '.join(texts.columns) or 'none'})")
+        if empty_cols and len(df):
+            say(f"note: {len(empty_cols)} tabular column(s) empty for every admission: {', '.join(empty_cols[:8])}"
+                f"{' …' if len(empty_cols) > 8 else ''} (cohort.json: tabular_columns_empty)")
         why = {"image": "MIMIC-CXR-JPG not given (--mimic-cxr)" if mimic_cxr is None else "no CXR study in any admission's window",
                "text": "MIMIC-IV-Note not given (--mimic-note)" if mimic_note is None else "no discharge summary with an HPI section",
                "tabular": "no lab or chart value in any admission's window"}
@@ -471,6 +503,7 @@ def build_mimic_cohort(mimic_iv, # MIMIC-IV release directory (holds hosp/ and i
         meta = dict(source="mimic", prediction_hours=prediction_hours, aggregation=aggregation, view_positions=list(view_positions),
                     min_age=min_age, require_modalities=list(require_modalities), scrub=scrub, image_size=image_size,
                     stored_by_t=stored_by_t, stored_after_t=late, age="at admission (anchor_age + year(admittime) - anchor_year)",
+                    chart_columns_read_as=read_as, tabular_columns_empty=empty_cols,
                     on_missing_image=on_missing_image, images_missing=len(missing), memory_limit=memory_limit,
                     tables={k: str(v) for k, v in files.items()}, timings_s=timings,
                     releases={"mimic_iv": str(mimic_iv), "mimic_note": str(mimic_note) if mimic_note else None,

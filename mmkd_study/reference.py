@@ -41,7 +41,7 @@ class ModalityFeatures:
         "Per modality: `(features, present)`, modalities outside `modalities` switched off."
         tab, tab_present = self.scaler.transform(df)
         spec = tabular_features()
-        numeric = (spec.kind == "numeric").to_numpy()
+        numeric = ~self.scaler.categorical()          # demographics, and chart items recorded as words, are one-hot
         seen = df[spec.column[numeric]].notna().to_numpy(float)
         onehot = [(tab[:, j:j + 1] == np.arange(1, len(self.scaler.stats[c]) + 1)).astype(float)
                   for j, c in enumerate(spec.column) if not numeric[j]]

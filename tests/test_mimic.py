@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 from mmkd_study.data import load_cohort
-from mmkd_study.fake_mimic import make_fake_mimic
+from mmkd_study.fake_mimic import CHART_TEXT_LEVELS, chart_items, make_fake_mimic
 from mmkd_study.runner import main, reproduce
 
 MODELS = ["concat_logreg", "tabular_logreg", "proposed"]
@@ -43,10 +43,24 @@ def test_cohort_rows_are_what_the_tree_planted(tree, cohort_dir):
     assert df.image_path.notna().tolist() == truth.expected_dicom_id.notna().tolist()
     assert [p.split("/")[-1][:-4] for p in df.image_path.dropna()] == truth.expected_dicom_id.dropna().tolist()
     assert df.hpi.fillna("").tolist() == truth.expected_hpi.fillna("").tolist()
-    first = tree.first_values.set_index(["hadm_id", "column"])["first"]
-    values = df.set_index("hadm_id")[[c for c in df if c.startswith(("lab_", "chart_"))]].rename_axis(columns="column").stack().dropna()
+    fv = tree.first_values.set_index(["hadm_id", "column"])
+    first = fv["first"].dropna()                                      # the numbers
+    wide = df.set_index("hadm_id")
+    text_cols = [c for c in wide if isinstance(wide[c].dtype, pd.CategoricalDtype)]
+    numeric = wide[[c for c in wide if c.startswith(("lab_", "chart_")) and c not in text_cols]]
+    values = numeric.rename_axis(columns="column").stack().dropna().astype(float)
     assert len(values) == first.index.isin(values.index).sum() == first.loc[first.index.get_level_values(0).isin(df.hadm_id)].size
     assert (values - first.loc[values.index]).abs().max() < 1e-9
+    words = fv.first_text.dropna()                                    # the chart items recorded as words: Text without a score, Checkbox
+    got = wide[text_cols].astype(object).rename_axis(columns="column").stack().dropna()
+    assert len(got) == words.loc[words.index.get_level_values(0).isin(df.hadm_id)].size > 0
+    assert got.tolist() == words.loc[got.index].tolist()
+    read_as = json.loads((cohort_dir / "cohort.json").read_text())["chart_columns_read_as"]
+    items = chart_items().assign(column=lambda d: "chart_" + d.itemid.astype(str)).set_index("column")
+    scored = {f"chart_{i}" for i, levels in CHART_TEXT_LEVELS.items() if levels[0][1] is not None}
+    assert {c for c, how in read_as.items() if how == "text"} == set(text_cols) == \
+        set(items.index[items.param_type.isin(["Text", "Checkbox"])]) - scored
+    assert {c for c, how in read_as.items() if how == "valuenum"} == set(items.index[items.param_type.str.startswith("Numeric")]) | scored
     assert Image.open(cohort_dir / df.image_path.dropna().iloc[0]).size == (32, 32)
 
 

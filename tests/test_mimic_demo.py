@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 from mmkd_study.config import tabular_features
 from mmkd_study.data import load_cohort
+from mmkd_study.fake_mimic import chart_items
 from mmkd_study.runner import main, reproduce
 from mmkd_study.splits import study_split, check_splits
 
@@ -60,6 +61,16 @@ def test_the_fixture_is_the_official_demo():
         digest, name = line.split()
         assert hashlib.sha256((DEMO / name).read_bytes()).hexdigest() == digest, name
     assert "ODC Open Database License (ODbL)" in (DEMO / "LICENSE.txt").read_text()
+
+
+def test_the_packaged_chart_item_dictionary_is_the_demos(expected):
+    "spec/chart_items.csv (what the fake tree types its chart items by) is the demo's d_items, row for row."
+    d_items = pd.read_csv(DEMO / "icu/d_items.csv.gz").set_index("itemid")
+    ours = chart_items().set_index("itemid")
+    spec = tabular_features()
+    assert sorted(ours.index) == sorted(spec.feature[spec.source == "icu/chartevents"].astype(int))
+    cols = ["label", "category", "unitname", "param_type"]
+    pd.testing.assert_frame_equal(ours[cols], d_items.loc[ours.index, cols], check_dtype=False)
 
 
 def test_flow_admissions_and_labels_match_pandas(cohort_dir, expected):
