@@ -62,6 +62,7 @@ class DataConfig:
     missing_text: float = 0.15         # share without an HPI
     missing_tabular: float = 0.0       # share with no tabular value at all
     severity_missingness: float = 1.0  # 0: missing at random; >0 sicker patients more often have a CXR
+    risk_weights: tuple = (1.3, 1.8, 1.3, 1.3)   # the generator's log-odds weights: shared severity, tabular, text, image
     scenario: str = "complete_case"    # complete_case (the paper's design): train, validate and test on admissions with all
                                        # three modalities | natural: every admission, with its missing modalities (beyond the paper)
     split_unit: str = "patient"        # patient (ours) | admission (released code, leaky)
@@ -273,7 +274,13 @@ PROFILES["end_to_end"] = {      # the claims of KD and GM where they can act: ev
     "study.results_dir": "results/end_to_end", "study.figures_dir": "figures/end_to_end",
 }
 
-def profile_config(profile:str="quick", # smoke | quick | end_to_end | paper
+PROFILES["second_generator"] = {   # the quick grid on a second synthetic configuration, chosen before any result (01_synthetic)
+    **PROFILES["quick"], "study.profile": "second_generator",
+    "data.risk_weights": (1.3, 1.0, 1.3, 1.8), "data.severity_missingness": 0.0, "data.cohort_seed": 1,
+    "study.results_dir": "results/second_generator", "study.figures_dir": "figures/second_generator",
+}
+
+def profile_config(profile:str="quick", # smoke | quick | end_to_end | second_generator | paper
                    overrides:dict|None=None, # dotted parameters applied on top of the profile
                   ) -> Config:
     "The configuration of `profile`, with `overrides` applied."
@@ -310,6 +317,9 @@ def validate_config(cfg:Config) -> Config:
         if k in _SHARES and not 0 <= x < 1: bad(k, "must be in [0, 1)")
     if not 0 < v["train.lr_decay"] <= 1: bad("train.lr_decay", "must be in (0, 1]")
     if v["model.d_fusion"] % v["model.fusion_heads"]: bad("model.fusion_heads", f"must divide model.d_fusion = {v['model.d_fusion']}")
+    w = v["data.risk_weights"]
+    if len(w) != 4 or any(isinstance(x, bool) or not isinstance(x, (int, float)) or not np.isfinite(x) or x < 0 for x in w):
+        bad("data.risk_weights", "must be 4 weights ≥ 0 (shared severity, tabular, text, image)")
     f = v["data.split_fractions"]
     if len(f) != 3 or min(f) <= 0 or abs(sum(f) - 1) > 1e-6: bad("data.split_fractions", "must be 3 shares > 0 (train, val, test) that sum to 1")
     for k in ("model.modalities", "train.gm_modalities"):

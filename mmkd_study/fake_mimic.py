@@ -93,7 +93,7 @@ def _patients_admissions(n_patients:int, rng:np.random.Generator, prediction_hou
     pat["dod"] = pat.subject_id.map(deaths)
     return pat, adm.reset_index(drop=True)
 
-# %% ../nbs/12_fake_mimic.ipynb #3a6d6212
+# %% ../nbs/12_fake_mimic.ipynb #a69787b1
 def chart_items() -> pd.DataFrame:
     "The study's 85 chart items as MIMIC-IV's d_items describes them: itemid, label, category, unitname, param_type."
     with resources.files("mmkd_study").joinpath("spec/chart_items.csv").open() as f: return pd.read_csv(f)

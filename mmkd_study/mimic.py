@@ -275,7 +275,7 @@ def stored_after_t(con, source:str, # hosp/labevents | icu/chartevents
     n, pairs = con.execute(f"SELECT count(*), count(DISTINCT (c.hadm_id, e.itemid)) {window} AND NOT ({STORED_BY_T})").fetchall()[0]
     return {"values": int(n), "admission_items": int(pairs)}
 
-# %% ../nbs/13_mimic.ipynb #581ddc96
+# %% ../nbs/13_mimic.ipynb #49adf668
 def event_texts(con, items, # itemids of chartevents to read from their `value`
                 aggregation:str="first", stored_by_t:bool=True) -> pd.DataFrame:
     "One row per cohort admission with a value, one column per item: the first (last) text value in the window."

@@ -400,7 +400,7 @@ def _ensure_cohort(cfg:Config, cohort_dir:Path, progress:bool) -> None:
     d = cfg.data
     print(f"generating the synthetic cohort ({d.n_admissions} admissions, {d.image_size}px) in {cohort_dir}")
     make_cohort(cohort_dir, d.n_admissions, d.cohort_seed, d.image_size, d.missing_image, d.missing_text,
-                d.missing_tabular, d.severity_missingness, progress=progress)
+                d.missing_tabular, d.severity_missingness, progress=progress, weights=d.risk_weights)
 
 def default_jobs() -> int:
     "Trainings at a time: one per GPU; on a CPU one per core, at most 8 (each run uses one thread)."

@@ -19,7 +19,7 @@ from .files import atomic_write_parquet, atomic_write_text
 # %% auto #0
 __all__ = ['RISK_WEIGHTS', 'LAB_SPECS', 'CHART_SPECS', 'ORDINAL_SCALES', 'TABULAR_SIGNAL', 'HIGH_RISK_HISTORY',
            'LOW_RISK_HISTORY', 'SEVERE_COMPLAINTS', 'MILD_COMPLAINTS', 'SYMPTOMS', 'SEVERE_COURSE', 'MILD_COURSE',
-           'modality_view', 'true_logit', 'draw_cxr', 'make_cohort']
+           'risk_weights', 'modality_view', 'true_logit', 'draw_cxr', 'make_cohort']
 
 # %% ../nbs/01_synthetic.ipynb #df2c1dac
 RISK_WEIGHTS = {"shared": 1.3, "tabular": 1.8, "text": 1.3, "image": 1.3}
@@ -56,14 +56,21 @@ def _patients_and_admissions(n_admissions:int, seed:int) -> pd.DataFrame:
                    n_admissions, p=[.35, .3, .2, .15]))
     return df
 
-def modality_view(df:pd.DataFrame, modality:str) -> np.ndarray:
+def risk_weights(weights=None) -> dict:
+    "The generator's weights as a dict; `weights` a tuple (shared, tabular, text, image) or a dict, None the defaults."
+    if weights is None: return RISK_WEIGHTS
+    return dict(weights) if isinstance(weights, dict) else dict(zip(("shared", "tabular", "text", "image"), map(float, weights)))
+
+def modality_view(df:pd.DataFrame, modality:str, weights=None) -> np.ndarray:
     "The standardised part of the log-odds a modality can observe: shared severity + its unique factor."
-    a, b = RISK_WEIGHTS["shared"], RISK_WEIGHTS[modality]
+    w = risk_weights(weights)
+    a, b = w["shared"], w[modality]
     return ((a * df.severity + b * df[f"u_{modality}"]) / math.hypot(a, b)).to_numpy()
 
-def true_logit(df:pd.DataFrame, prevalence:float=0.11) -> np.ndarray:
+def true_logit(df:pd.DataFrame, prevalence:float=0.11, weights=None) -> np.ndarray:
     "The generator's log-odds of death; the intercept gives the expected `prevalence`."
-    lin = RISK_WEIGHTS["shared"] * df.severity + sum(RISK_WEIGHTS[m] * df[f"u_{m}"] for m in MODALITIES)
+    w = risk_weights(weights)
+    lin = w["shared"] * df.severity + sum(w[m] * df[f"u_{m}"] for m in MODALITIES)
     lin = lin.to_numpy()
     lo, hi = -20.0, 20.0                                      # bisection on the intercept: one line, no solver
     for _ in range(60):
@@ -121,11 +128,11 @@ def _item_spec(itemid:str, source:str) -> tuple:
             float(r.choice([0.0, 0.0, 0.1, -0.1, 0.2])), True,
             float(r.uniform(0.15, 0.5) if source == "hosp/labevents" else r.uniform(0.2, 0.9)), bool(r.random() < 0.3))
 
-def _tabular_values(df:pd.DataFrame, seed:int, severity_missingness:float, missing_tabular:float) -> pd.DataFrame:
+def _tabular_values(df:pd.DataFrame, seed:int, severity_missingness:float, missing_tabular:float, weights=None) -> pd.DataFrame:
     "The 135 lab and chart values; NaN where not measured (no ICU stay, not drawn, or no tabular data at all)."
     rng = _stream(seed, 2)
     n = len(df)
-    view = modality_view(df, "tabular")
+    view = modality_view(df, "tabular", weights)
     sev = df.severity.to_numpy()
     icu = rng.random(n) < expit(-0.4 + 1.3 * sev)             # chart values exist only with an ICU stay
     none = rng.random(n) < missing_tabular
@@ -250,6 +257,7 @@ def make_cohort(out_dir, # directory to write; created if absent
                 severity_missingness:float=1.0, # 0: at random; >0: sick patients more often have CXR and sick-only labs
                 prevalence:float=0.11, # expected death rate
                 workers:int|None=None, # image-drawing processes (default: all cores)
+                weights:tuple|None=None, # (shared, tabular, text, image) log-odds weights; None: RISK_WEIGHTS
                 progress:bool=True, # show a progress bar while drawing images
                ) -> pd.DataFrame:
     "Generate a synthetic cohort directory and return its table."
@@ -263,14 +271,15 @@ def make_cohort(out_dir, # directory to write; created if absent
                               "give another folder or empty this one")
     (out / "images").mkdir(parents=True, exist_ok=True); marker.touch()
     df = _patients_and_admissions(n_admissions, seed)
-    p = expit(true_logit(df, prevalence))
+    w = risk_weights(weights)
+    p = expit(true_logit(df, prevalence, w))
     rng = _stream(seed, 3)
     df["label"] = (rng.random(len(df)) < p).astype("int64")
-    tab = _tabular_values(df, seed, severity_missingness, missing_tabular)
+    tab = _tabular_values(df, seed, severity_missingness, missing_tabular, w)
     sev = df.severity.to_numpy()
     has_img = rng.random(len(df)) >= expit(_logit(missing_image) - 0.8 * severity_missingness * sev)
     has_txt = rng.random(len(df)) >= missing_text
-    text_view, image_view = modality_view(df, "text"), modality_view(df, "image")
+    text_view, image_view = modality_view(df, "text", w), modality_view(df, "image", w)
     df["hpi"] = [(_hpi(v, int(a), g, np.random.default_rng([seed, 4, i])) if h else None)
                  for i, (v, a, g, h) in enumerate(zip(text_view, df.anchor_age, df.gender, has_txt))]
     df["image_path"] = np.where(has_img, "images/" + df.hadm_id.astype(str) + ".png", None)
@@ -286,7 +295,7 @@ def make_cohort(out_dir, # directory to write; created if absent
                 for k in pool.map(_draw_images, jobs): bar.update(k)
     df["true_risk"] = p
     df["icu_stay"] = tab.attrs["icu"]
-    for m in MODALITIES: df[f"view_{m}"] = modality_view(df, m)
+    for m in MODALITIES: df[f"view_{m}"] = modality_view(df, m, w)
     table = pd.concat([df, tab], axis=1)
     columns = ["subject_id", "hadm_id", "label"] + tabular_columns() + \
               ["hpi", "image_path", "true_risk", "icu_stay"] + [f"view_{m}" for m in MODALITIES]
@@ -294,7 +303,8 @@ def make_cohort(out_dir, # directory to write; created if absent
     atomic_write_parquet(table, out / "cohort.parquet", compression="zstd")   # atomic: a cohort is complete or absent
     params = dict(n_admissions=n_admissions, seed=seed, image_size=image_size, missing_image=missing_image,
                   missing_text=missing_text, missing_tabular=missing_tabular,
-                  severity_missingness=severity_missingness, prevalence=prevalence, source="synthetic")
+                  severity_missingness=severity_missingness, prevalence=prevalence, source="synthetic",
+                  risk_weights=[w["shared"], w["tabular"], w["text"], w["image"]])
     atomic_write_text(out / "cohort.json", json.dumps(params, indent=2))
     n, p = len(table), int(table.subject_id.nunique())
     flow = pd.DataFrame({"rule": ["synthetic admissions generated", "in the cohort (no exclusion rules apply to synthetic data)"],
