@@ -11,7 +11,7 @@ STAMP  := $(VENV)/.installed-$(KEY)
 PROFILE ?= quick
 DATA    ?= synthetic
 
-.PHONY: install reproduce reproduce-natural reproduce-end-to-end test test-notebooks test-python smoke bench-synthetic bench-mimic lab clean-venv
+.PHONY: install reproduce reproduce-natural reproduce-end-to-end reproduce-second-generator test test-notebooks test-python smoke bench-synthetic bench-mimic lab clean-venv
 
 install: $(STAMP)
 
@@ -38,6 +38,12 @@ reproduce-natural: install
 # KD and GM where they can act: the quick model trained end to end, 5 models × 5 seeds (results/end_to_end, figures/end_to_end); resumable
 reproduce-end-to-end: install
 	$(BIN)/mmkd-study reproduce --profile end_to_end --data $(DATA)
+
+# the claims on a second synthetic configuration, chosen before any result (01_synthetic): image strongest, missingness at random;
+# then each verdict beside the primary study's (results/second_generator/verdicts_vs_primary.md)
+reproduce-second-generator: install
+	$(BIN)/mmkd-study reproduce --profile second_generator --data $(DATA)
+	$(BIN)/mmkd-study compare-verdicts --primary results --second results/second_generator
 
 test: install test-notebooks test-python
 

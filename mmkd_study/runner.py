@@ -632,6 +632,9 @@ def main(argv=None) -> int:
     s.add_argument("--seeds", nargs="+", type=int)
     s.add_argument("--cohort", help="cohort directory (default: the profile's synthetic cohort)")
     s.add_argument("--out", default="results/pretrain_rate_search.csv")
+    v = sub.add_parser("compare-verdicts", help="the verdicts of two studies side by side (e.g. the second synthetic configuration's)")
+    v.add_argument("--primary", default="results", help="results folder of the primary study")
+    v.add_argument("--second", default="results/second_generator", help="results folder of the other study; the table is written there")
     b = sub.add_parser("bench", help="training, KD and loader throughput (nbs/40_bench)")
     b.add_argument("--size", choices=["tiny", "quick", "paper"], default="tiny", help="tiny: smoke sizes; quick: the CPU profile's model; paper: the paper's model")
     b.add_argument("--device", default="auto")
@@ -679,6 +682,14 @@ def main(argv=None) -> int:
             return 0
         if a.command in ("fake-mimic", "bench-mimic") or (a.command == "cohort" and (a.mimic_iv or a.mimic_note or a.mimic_cxr)):
             return mimic_command(a)
+        if a.command == "compare-verdicts":
+            from mmkd_study.tables import write_verdict_agreement
+            for d in (a.primary, a.second):
+                if not (Path(d) / "table2_comparison.csv").exists():
+                    raise FileNotFoundError(f"{d}: no table2_comparison.csv; run the study that writes it first (mmkd-study reproduce)")
+            path = write_verdict_agreement(a.primary, a.second)
+            print(path.read_text()); print(f"written: {path}")
+            return 0
         if a.command == "pretrain-search":
             t = pretrain_search(a.profile, a.modality, a.rates, a.seeds, a.cohort, a.out)
             print(t.to_string()); print(f"chosen on validation: train.pretrain_lr_{a.modality}={t.mean_best_val_loss.idxmin():g}; written: {a.out}")

@@ -22,8 +22,9 @@ DATA_SOURCE_LABEL = {"synthetic": "synthetic cohort (not MIMIC-IV)", "mimic": "M
 __all__ = ['ALL_MODALITIES', 'DATA_SOURCE_LABEL', 'ORACLE', 'CEILING', 'SUBSET_ORDER', 'ABLATIONS', 'MISSING_SUBSETS',
            'DEEP_BASELINES', 'TABLE1_CONTINUOUS', 'TABLE1_CATEGORICAL', 'SMALL_CELL', 'collect_runs',
            'table2_comparison', 'write_table', 'collect_predictions', 'seed_pairs', 'claim_test', 'fmt_p',
-           'add_intervals_and_tests', 'table3_missing', 'table4_ablation', 'verdict', 'findings', 'small_cell',
-           'complementary_suppression', 'count_with', 'table1_cohort', 'shareable_flow', 'cohort_flow_table']
+           'add_intervals_and_tests', 'table3_missing', 'table4_ablation', 'verdict', 'findings', 'verdict_agreement',
+           'write_verdict_agreement', 'small_cell', 'complementary_suppression', 'count_with', 'table1_cohort',
+           'shareable_flow', 'cohort_flow_table']
 
 # %% ../nbs/20_tables.ipynb #4e53e515
 def collect_runs(runs_dir, # <results>/runs/<profile>
@@ -284,6 +285,64 @@ def findings(t2:pd.DataFrame, # Table 2 (with `diff_auroc`, `p_auroc_holm`, `mdd
             out.append(line)
     return out + ["- Tests resample seeds and, within each, the test admissions (two-level bootstrap): training variance counts. "
                   "A difference that is not resolved may still be real: compare it with the minimum detectable difference (80% power, α 0.05)."]
+
+# %% ../nbs/20_tables.ipynb #ef6c9473
+def _kind(difference, p_holm) -> str:
+    if pd.isna(p_holm) or pd.isna(difference): return "not tested"
+    return ("proposed better" if difference > 0 else "proposed worse") if p_holm < 0.05 else "not resolved"
+
+def _comparisons(results_dir:Path) -> pd.DataFrame:
+    "Every claim comparison of a results folder: Table 2 (proposed vs each model) and Table 4 (each ablation, all / missing)."
+    rows = []
+    t2 = pd.read_csv(results_dir / "table2_comparison.csv")
+    t4 = pd.read_csv(results_dir / "table4_ablation.csv") if (results_dir / "table4_ablation.csv").exists() else pd.DataFrame()
+    in_t4 = set(t4.model) if len(t4) else set()                  # an ablation's Table 2 row repeats its Table 4 test
+    for r in t2[t2.diff_auroc.notna() & ~t2.model.isin(in_t4)].itertuples():
+        rows.append({"comparison": f"proposed vs {r.model}", "table": "Table 2", "delta": float(r.diff_auroc),
+                     "p": _p_number(r.p_auroc_holm), "mdd": float(r.mdd_auroc)})
+    for where in ("all", "missing"):
+        if f"delta_{where}_mean" not in t4: continue
+        for r in t4[t4[f"delta_{where}_mean"].notna()].itertuples():
+            rows.append({"comparison": f"proposed vs {r.model} ({'all modalities' if where == 'all' else 'missing, mean of 6 subsets'})",
+                         "table": "Table 4", "delta": getattr(r, f"delta_{where}_mean"), "p": getattr(r, f"p_{where}_holm_mean"),
+                         "mdd": getattr(r, f"mdd_{where}_mean")})
+    out = pd.DataFrame(rows, columns=["comparison", "table", "delta", "p", "mdd"])
+    out["verdict"] = [_kind(d, p) for d, p in zip(out.delta, out.p)]
+    return out
+
+def verdict_agreement(primary_dir, # results folder of the primary study (its table2/table4 CSVs)
+                      second_dir, # results folder of the study on the second configuration
+                     ) -> pd.DataFrame:
+    "Each claim comparison in both studies: Δ AUROC (proposed − row), Holm p, MDD, verdict, and whether the verdicts agree."
+    a, b = _comparisons(Path(primary_dir)), _comparisons(Path(second_dir))
+    m = a.merge(b, on=["comparison", "table"], how="outer", suffixes=(" (primary)", " (second)"))
+    def agree(x, y):
+        if "not tested" in (x, y) or pd.isna(x) or pd.isna(y): return "not comparable"
+        if x == y: return "agrees"
+        return "differs: resolved in one study only" if "not resolved" in (x, y) else "opposite"
+    m["agreement"] = [agree(x, y) for x, y in zip(m["verdict (primary)"], m["verdict (second)"])]
+    return m
+
+def write_verdict_agreement(primary_dir, second_dir) -> Path:
+    "`verdict_agreement` as `<second_dir>/verdicts_vs_primary.{csv,md}`; returns the Markdown file."
+    m = verdict_agreement(primary_dir, second_dir)
+    counts = m.agreement.value_counts()
+    notes = [f"Both studies ran on **synthetic cohorts (not MIMIC-IV)**: the primary at `{primary_dir}`, the second configuration "
+             f"(other modality strengths and missingness, `01_synthetic`) at `{second_dir}`. Δ is AUROC, proposed − row; p Holm-adjusted "
+             "within each study; MDD the minimum detectable difference (80% power, α 0.05). A verdict is 'proposed better/worse' "
+             "when p < 0.05, else 'not resolved' (not the same as no effect).",
+             "Agreement: " + ", ".join(f"{k} {v}" for k, v in counts.items()) + f" of {len(m)} comparisons."]
+    shown = m.copy()
+    for s in ("primary", "second"):
+        shown[f"Δ ({s})"] = shown[f"delta ({s})"].map(lambda x: f"{x:+.3f}" if pd.notna(x) else "")
+        shown[f"p ({s})"] = shown[f"p ({s})"].map(fmt_p)
+        shown[f"MDD ({s})"] = shown[f"mdd ({s})"].map(lambda x: f"{x:.3f}" if pd.notna(x) else "")
+        shown[f"verdict ({s})"] = shown[f"verdict ({s})"].fillna("not in this study")
+    cols = ["comparison", "table"] + [f"{k} ({s})" for s in ("primary", "second") for k in ("Δ", "p", "MDD", "verdict")] + ["agreement"]
+    atomic_write_text(Path(second_dir) / "verdicts_vs_primary.csv", m.to_csv(index=False))
+    atomic_write_text(Path(second_dir) / "verdicts_vs_primary.md", f"# Do the verdicts hold on a second synthetic configuration?\n\n"
+                      + shown[cols].to_markdown(index=False, disable_numparse=True) + "\n" + "".join(f"\n{n}\n" for n in notes))
+    return Path(second_dir) / "verdicts_vs_primary.md"
 
 # %% ../nbs/20_tables.ipynb #1125591c
 TABLE1_CONTINUOUS = {"anchor_age": "age, years", "lab_50813": "lactate, mmol/L", "lab_50912": "creatinine, mg/dL",
