@@ -458,4 +458,5 @@ d = { 'settings': { 'branch': 'main',
                                   'mmkd_study.train.param_groups': ('train.html#param_groups', 'mmkd_study/train.py'),
                                   'mmkd_study.train.predict': ('train.html#predict', 'mmkd_study/train.py'),
                                   'mmkd_study.train.prepare_data': ('train.html#prepare_data', 'mmkd_study/train.py'),
+                                  'mmkd_study.train.steps_per_epoch': ('train.html#steps_per_epoch', 'mmkd_study/train.py'),
                                   'mmkd_study.train.validation_loss': ('train.html#validation_loss', 'mmkd_study/train.py')}}}

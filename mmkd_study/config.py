@@ -98,6 +98,9 @@ class ModelConfig:
     tabnet_n_d: int = 512
     tabnet_n_a: int = 512
     tabnet_steps: int = 3
+    tabular_projection: bool = True    # a linear layer from TabNet's n_d to d_fusion | False (released SA2): the decision steps
+                                       # are the tokens as they are (needs tabnet_n_d = d_fusion)
+    pos_init_std: float = 0.02         # the encoders' positional embeddings start as N(0, std²); the released code uses 1.0
     freeze_image: bool = False
     freeze_text: bool = False
     freeze_tabular: bool = False
@@ -296,7 +299,7 @@ _CHOICES = {"data.source": ("synthetic", "mimic"), "data.scenario": ("complete_c
             "model.encoder_init": ("scratch", "pretrained"), "train.gm_rule": ("pool_weights", "ogm_ge"), "train.kd_drop": ("batch", "sample")}
 _POSITIVE = ("data.n_admissions", "data.image_size", "data.max_text_tokens", "data.vocab_size", "model.d_fusion", "model.n_fusion_tokens",
              "model.fusion_depth", "model.fusion_heads", "model.fusion_ff_dim", "model.image_token_grid", "model.text_token_pool",
-             "model.tabnet_n_d", "model.tabnet_n_a", "model.tabnet_steps", "train.batch_size", "train.eval_every", "train.plateau_patience",
+             "model.tabnet_n_d", "model.tabnet_n_a", "model.tabnet_steps", "model.pos_init_std", "train.batch_size", "train.eval_every", "train.plateau_patience",
              "train.max_decays", "train.max_epochs", "train.kd_epochs", "train.pretrain_epochs", "train.lr_text", "train.lr_image",
              "train.lr_pool", "train.lr_other", "train.kd_temperature", "study.n_bootstrap", "study.jobs")
 _NON_NEGATIVE = ("train.kd_plateau_patience", "train.evals_per_epoch", "train.pretrain_max_decays", "train.weight_decay", "train.kd_weight", "train.kd_student_hard_label", "train.gm_alpha", "train.threads", "train.num_workers",
@@ -317,6 +320,9 @@ def validate_config(cfg:Config) -> Config:
         if k in _SHARES and not 0 <= x < 1: bad(k, "must be in [0, 1)")
     if not 0 < v["train.lr_decay"] <= 1: bad("train.lr_decay", "must be in (0, 1]")
     if v["model.d_fusion"] % v["model.fusion_heads"]: bad("model.fusion_heads", f"must divide model.d_fusion = {v['model.d_fusion']}")
+    if not v["model.tabular_projection"] and v["model.tabnet_n_d"] != v["model.d_fusion"]:
+        bad("model.tabular_projection", f"false needs model.tabnet_n_d = model.d_fusion (TabNet's outputs are the tokens), "
+                                        f"got {v['model.tabnet_n_d']} and {v['model.d_fusion']}")
     w = v["data.risk_weights"]
     if len(w) != 4 or any(isinstance(x, bool) or not isinstance(x, (int, float)) or not np.isfinite(x) or x < 0 for x in w):
         bad("data.risk_weights", "must be 4 weights ≥ 0 (shared severity, tabular, text, image)")

@@ -35,6 +35,7 @@ class ImageEncoder(_TwoHalves):
                  grid:int=7, # tokens = grid × grid
                  weights:str="", # '' random | 'imagenet' | path to a local weights file
                  freeze:bool=False, # freeze the backbone (not the projection)
+                 pos_std:float=0.02, # positional embeddings ~ N(0, pos_std²)
                 ):
         super().__init__()
         import timm
@@ -47,7 +48,7 @@ class ImageEncoder(_TwoHalves):
         self.register_buffer("std", torch.tensor(sum(std) / len(std)), persistent=False)
         self.pool = nn.AdaptiveAvgPool2d(grid)
         self.proj = nn.Linear(self.backbone.num_features, dim)
-        self.pos = nn.Parameter(torch.randn(grid * grid, dim) * 0.02)
+        self.pos = nn.Parameter(torch.randn(grid * grid, dim) * pos_std)
         self.frozen = freeze; _freeze(self.backbone, freeze)
 
     def backbone_module(self) -> nn.Module: return self.backbone
@@ -86,12 +87,13 @@ class TextEncoder(_TwoHalves):
     def __init__(self, encoder:str="bert-random-L2-H128", # see `text_backbone`
                  dim:int=512, max_len:int=300, vocab_size:int=4000, freeze:bool=False, dropout:float=0.1,
                  token_pool:int=1, # average every `token_pool` word pieces into one token (1: every word piece is a token)
+                 pos_std:float=0.02, # positional embeddings ~ N(0, pos_std²)
                 ):
         super().__init__()
         self.token_pool = token_pool
         self.backbone = text_backbone(encoder, vocab_size, max_len, dropout)
         self.proj = nn.Linear(self.backbone.config.hidden_size, dim)
-        self.pos = nn.Parameter(torch.randn(max_len, dim) * 0.02)
+        self.pos = nn.Parameter(torch.randn(max_len, dim) * pos_std)
         self.frozen = freeze; _freeze(self.backbone, freeze)
 
     def backbone_module(self) -> nn.Module: return self.backbone
@@ -117,7 +119,9 @@ class TextEncoder(_TwoHalves):
 class TabularEncoder(_TwoHalves):
     "pytorch-tabnet's TabNet encoder; its decision-step outputs become the tokens."
     def __init__(self, input_dim:int=140, dim:int=512, n_d:int=512, n_a:int=512, n_steps:int=3,
-                 virtual_batch_size:int=128, freeze:bool=False):
+                 virtual_batch_size:int=128, freeze:bool=False,
+                 projection:bool=True, # a linear layer n_d -> dim; False (released SA2): the decision steps as they are (n_d = dim)
+                 pos_std:float=0.02):
         super().__init__()
         from pytorch_tabnet.tab_network import TabNetEncoder
         self.tabnet = TabNetEncoder(input_dim, output_dim=n_d, n_d=n_d, n_a=n_a, n_steps=n_steps,
@@ -125,8 +129,9 @@ class TabularEncoder(_TwoHalves):
         gam = self.tabnet.group_attention_matrix
         del self.tabnet.group_attention_matrix
         self.tabnet.register_buffer("group_attention_matrix", gam)
-        self.proj = nn.Linear(n_d, dim)
-        self.pos = nn.Parameter(torch.randn(n_steps, dim) * 0.02)
+        if not projection and n_d != dim: raise ValueError(f"TabNet without a projection needs n_d = dim, got {n_d} and {dim}")
+        self.proj = nn.Linear(n_d, dim) if projection else nn.Identity()
+        self.pos = nn.Parameter(torch.randn(n_steps, dim) * pos_std)
         self.sparsity_loss = torch.tensor(0.0)
         self.frozen = freeze; _freeze(self.tabnet, freeze)
 
@@ -150,10 +155,12 @@ def build_encoders(cfg:ModelConfig, # the run's model settings
     "The encoders of the modalities `cfg.modalities` reads."
     enc = {}
     if "image" in cfg.modalities:
-        enc["image"] = ImageEncoder(cfg.image_backbone, cfg.d_fusion, cfg.image_token_grid, cfg.image_weights, cfg.freeze_image)
+        enc["image"] = ImageEncoder(cfg.image_backbone, cfg.d_fusion, cfg.image_token_grid, cfg.image_weights, cfg.freeze_image,
+                                    cfg.pos_init_std)
     if "text" in cfg.modalities:
         enc["text"] = TextEncoder(cfg.text_encoder, cfg.d_fusion, max_text_tokens, text_vocab_size, cfg.freeze_text, cfg.text_dropout,
-                                  cfg.text_token_pool)
+                                  cfg.text_token_pool, cfg.pos_init_std)
     if "tabular" in cfg.modalities:
-        enc["tabular"] = TabularEncoder(140, cfg.d_fusion, cfg.tabnet_n_d, cfg.tabnet_n_a, cfg.tabnet_steps, freeze=cfg.freeze_tabular)
+        enc["tabular"] = TabularEncoder(140, cfg.d_fusion, cfg.tabnet_n_d, cfg.tabnet_n_a, cfg.tabnet_steps, freeze=cfg.freeze_tabular,
+                                        projection=cfg.tabular_projection, pos_std=cfg.pos_init_std)
     return nn.ModuleDict(enc)

@@ -286,7 +286,7 @@ def findings(t2:pd.DataFrame, # Table 2 (with `diff_auroc`, `p_auroc_holm`, `mdd
     return out + ["- Tests resample seeds and, within each, the test admissions (two-level bootstrap): training variance counts. "
                   "A difference that is not resolved may still be real: compare it with the minimum detectable difference (80% power, α 0.05)."]
 
-# %% ../nbs/20_tables.ipynb #ef6c9473
+# %% ../nbs/20_tables.ipynb #71577cbc
 def _kind(difference, p_holm) -> str:
     if pd.isna(p_holm) or pd.isna(difference): return "not tested"
     return ("proposed better" if difference > 0 else "proposed worse") if p_holm < 0.05 else "not resolved"

@@ -21,8 +21,8 @@ from .files import atomic_torch_save, atomic_write, atomic_write_text
 from .modulation import GradientModulation
 
 # %% auto #0
-__all__ = ['SUBSET_MASKS', 'make_batch', 'param_groups', 'DeviceSetting', 'predict', 'validation_loss', 'Interrupted', 'Plateau',
-           'Trainer', 'prepare_data']
+__all__ = ['SUBSET_MASKS', 'make_batch', 'param_groups', 'steps_per_epoch', 'DeviceSetting', 'predict', 'validation_loss',
+           'Interrupted', 'Plateau', 'Trainer', 'prepare_data']
 
 # %% ../nbs/10_train.ipynb #6aabe9d7
 def make_batch(data:CohortTensors, rows:torch.Tensor, device=None) -> dict:
@@ -45,6 +45,11 @@ def param_groups(model, cfg:Config) -> list[dict]:
         key = "text" if id(p) in text else "image" if id(p) in image else "pool" if id(p) in pool else "other"
         groups[key][1].append(p)
     return [{"name": k, "lr": lr, "initial_lr": lr, "params": ps} for k, (lr, ps) in groups.items() if ps]
+
+# %% ../nbs/10_train.ipynb #9ac9f679
+def steps_per_epoch(n:int, batch_size:int) -> int:
+    "Batches of one shuffled pass over `n` samples; a last batch of one is left out (BatchNorm cannot train on it)."
+    return math.ceil(n / batch_size) - (n % batch_size == 1 and n > 1)
 
 # %% ../nbs/10_train.ipynb #7e44438a
 @dataclass(frozen=True)
@@ -268,7 +273,7 @@ class Trainer:
             self.global_step, self.done = 0, False; self._new_stage(1)
             torch.manual_seed(self.cfg.seed * 7919 + 1)       # stage 1 starts from the same state, whatever ran before it here
         steps_taken, n = 0, len(self.data["train"])
-        per_epoch = math.ceil(n / t.batch_size)
+        per_epoch = steps_per_epoch(n, t.batch_size)
         stages = [1, 2] if t.kd else [1]
         lock = None
         if self.stage1_dir is not None and self.stage == 1 and not self.done:
