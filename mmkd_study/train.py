@@ -46,7 +46,7 @@ def param_groups(model, cfg:Config) -> list[dict]:
         groups[key][1].append(p)
     return [{"name": k, "lr": lr, "initial_lr": lr, "params": ps} for k, (lr, ps) in groups.items() if ps]
 
-# %% ../nbs/10_train.ipynb #9ac9f679
+# %% ../nbs/10_train.ipynb #96c5049a
 def steps_per_epoch(n:int, batch_size:int) -> int:
     "Batches of one shuffled pass over `n` samples; a last batch of one is left out (BatchNorm cannot train on it)."
     return math.ceil(n / batch_size) - (n % batch_size == 1 and n > 1)
