@@ -36,9 +36,10 @@ def test_missing_rates_are_parameters(tmp_path):
     assert 0.4 < df[tabular_columns()[5:]].isna().all(axis=1).mean() < 0.6
 
 def test_calibration_meets_the_study_ranges(cohort):
+    # the checks on the mean over three split seeds, as the study reports them: one seed's test split (~800 admissions,
+    # ~90 deaths) moves an AUROC by about 0.02, the size of the checks' margins
     df, d = cohort
-    for seed in (0, 1):
-        report = calibration_report(df, d, seeds=(seed,))
-        print(report.round(3), report.attrs)
-        failed = [k for k, ok in calibration_checks(report).items() if not ok]
-        assert not failed, f"seed {seed}: {failed}\n{report}"
+    report = calibration_report(df, d, seeds=(0, 1, 2))
+    print(report.round(3), report.attrs)
+    failed = [k for k, ok in calibration_checks(report).items() if not ok]
+    assert not failed, f"{failed}\n{report}"
