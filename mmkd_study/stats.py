@@ -9,9 +9,9 @@ from scipy import stats as sps
 from sklearn.metrics import roc_auc_score, average_precision_score, brier_score_loss
 
 # %% auto #0
-__all__ = ['ROW_METRICS', 'check_binary', 'auroc', 'auprc', 'brier', 'prevalence', 'calibration_intercept_slope', 'metric_rows',
-           'resampled_metric', 'bootstrap_ci', 'delong_test', 'delong_reference_data', 'paired_bootstrap_test', 'holm',
-           'min_detectable_difference', 'seed_bootstrap_test']
+__all__ = ['ROW_METRICS', 'check_binary', 'auroc', 'auprc', 'brier', 'prevalence', 'calibration_fit',
+           'calibration_intercept_slope', 'metric_rows', 'resampled_metric', 'bootstrap_ci', 'delong_test',
+           'delong_reference_data', 'paired_bootstrap_test', 'holm', 'min_detectable_difference', 'seed_bootstrap_test']
 
 # %% ../nbs/11_stats.ipynb #6c8b2906
 def check_binary(y, p, name:str="p") -> tuple[np.ndarray, np.ndarray]:
@@ -29,14 +29,21 @@ def auprc(y, p) -> float: return float(average_precision_score(*check_binary(y, 
 def brier(y, p) -> float: return float(brier_score_loss(*check_binary(y, p)))
 def prevalence(y) -> float: return float(np.mean(y))
 
-def calibration_intercept_slope(y, p, eps:float=1e-6) -> tuple[float, float]:
-    "Calibration-in-the-large and calibration slope (logistic recalibration; 0 and 1 when perfect)."
+def calibration_fit(y, p, eps:float=1e-6, level:float=0.95) -> dict:
+    "Calibration-in-the-large and slope by logistic recalibration (statsmodels), each with its Wald interval (0 and 1 when perfect)."
     import statsmodels.api as sm
     y, p = check_binary(y, p)
     lp = np.log(np.clip(p, eps, 1 - eps) / (1 - np.clip(p, eps, 1 - eps)))
-    slope = sm.GLM(y, sm.add_constant(lp), family=sm.families.Binomial()).fit().params[1]
-    intercept = sm.GLM(y, np.ones((len(y), 1)), family=sm.families.Binomial(), offset=lp).fit().params[0]
-    return float(intercept), float(slope)
+    s = sm.GLM(y, sm.add_constant(lp), family=sm.families.Binomial()).fit()
+    a = sm.GLM(y, np.ones((len(y), 1)), family=sm.families.Binomial(), offset=lp).fit()
+    (a_lo, a_hi), (s_lo, s_hi) = a.conf_int(1 - level)[0], s.conf_int(1 - level)[1]
+    return {"intercept": float(a.params[0]), "intercept_lo": float(a_lo), "intercept_hi": float(a_hi),
+            "slope": float(s.params[1]), "slope_lo": float(s_lo), "slope_hi": float(s_hi)}
+
+def calibration_intercept_slope(y, p, eps:float=1e-6) -> tuple[float, float]:
+    "Calibration-in-the-large and calibration slope (logistic recalibration; 0 and 1 when perfect)."
+    c = calibration_fit(y, p, eps)
+    return c["intercept"], c["slope"]
 
 # %% ../nbs/11_stats.ipynb #6f294afd
 def _auroc_rows(Y:np.ndarray, P:np.ndarray) -> np.ndarray:

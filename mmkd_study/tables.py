@@ -12,7 +12,7 @@ import pandas as pd
 
 from .config import MODALITIES, modality_subsets, subset_name
 from .files import atomic_write_text
-from .stats import bootstrap_ci, delong_test, holm, seed_bootstrap_test
+from .stats import bootstrap_ci, calibration_fit, delong_test, holm, seed_bootstrap_test
 from .reference import VIEW_CEILING
 
 ALL_MODALITIES = subset_name(MODALITIES)
@@ -22,9 +22,9 @@ DATA_SOURCE_LABEL = {"synthetic": "synthetic cohort (not MIMIC-IV)", "mimic": "M
 __all__ = ['ALL_MODALITIES', 'DATA_SOURCE_LABEL', 'ORACLE', 'CEILING', 'SUBSET_ORDER', 'ABLATIONS', 'MISSING_SUBSETS',
            'DEEP_BASELINES', 'TABLE1_CONTINUOUS', 'TABLE1_CATEGORICAL', 'SMALL_CELL', 'collect_runs',
            'table2_comparison', 'write_table', 'collect_predictions', 'seed_pairs', 'claim_test', 'fmt_p',
-           'add_intervals_and_tests', 'table3_missing', 'table4_ablation', 'verdict', 'findings', 'verdict_agreement',
-           'write_verdict_agreement', 'small_cell', 'complementary_suppression', 'count_with', 'table1_cohort',
-           'shareable_flow', 'cohort_flow_table']
+           'add_intervals_and_tests', 'add_calibration', 'table3_missing', 'table4_ablation', 'verdict', 'findings',
+           'verdict_agreement', 'write_verdict_agreement', 'small_cell', 'complementary_suppression', 'count_with',
+           'table1_cohort', 'shareable_flow', 'cohort_flow_table']
 
 # %% ../nbs/20_tables.ipynb #4e53e515
 def collect_runs(runs_dir, # <results>/runs/<profile>
@@ -162,6 +162,23 @@ def add_intervals_and_tests(table:pd.DataFrame, preds:pd.DataFrame, subset:str=A
         table.at[i, "p_auprc"] = r["p_auprc"]
     for col in ("p_auroc", "p_auprc"):
         table[col + "_holm"] = holm(pd.to_numeric(table[col], errors="coerce"))
+    return table
+
+def add_calibration(table:pd.DataFrame, preds:pd.DataFrame, subset:str=ALL_MODALITIES, n_bootstrap:int=1000, seed:int=0) -> pd.DataFrame:
+    "Brier score (mean ± sd over seeds, pooled bootstrap CI) and calibration intercept and slope (pooled logistic recalibration, Wald CI)."
+    table = table.copy()
+    for col in ("Brier", "brier_ci", "calibration intercept", "calibration slope", "brier_mean", "cal_intercept_mean", "cal_slope_mean"):
+        table[col] = None
+    for i, row in table.iterrows():
+        g = preds[(preds.model == row.model) & (preds.subset == subset)]
+        if g.label.nunique() < 2: continue
+        per_seed = g.groupby("seed").apply(lambda s: float(((s.probability - s.label) ** 2).mean()), include_groups=False)
+        _, lo, hi = bootstrap_ci(g.label, g.probability, "brier", n_bootstrap, seed=seed)
+        c = calibration_fit(g.label, g.probability)
+        table.at[i, "Brier"], table.at[i, "brier_ci"], table.at[i, "brier_mean"] = _mean_sd(per_seed), f"{lo:.3f}–{hi:.3f}", per_seed.mean()
+        table.at[i, "calibration intercept"] = f"{c['intercept']:+.2f} [{c['intercept_lo']:+.2f}, {c['intercept_hi']:+.2f}]"
+        table.at[i, "calibration slope"] = f"{c['slope']:.2f} [{c['slope_lo']:.2f}, {c['slope_hi']:.2f}]"
+        table.at[i, "cal_intercept_mean"], table.at[i, "cal_slope_mean"] = c["intercept"], c["slope"]
     return table
 
 # %% ../nbs/20_tables.ipynb #7c4bd402
