@@ -16,11 +16,12 @@ from sklearn.metrics import roc_curve, precision_recall_curve
 from sklearn.calibration import calibration_curve
 
 from .files import atomic_write
+from .stats import net_benefit
 from .tables import SMALL_CELL, shareable_flow
 
 # %% auto #0
 __all__ = ['set_style', 'model_palette', 'save_figure', 'roc_pr_figure', 'robustness_figure', 'calibration_figure',
-           'training_dynamics_figure', 'cohort_flow_figure']
+           'training_dynamics_figure', 'decision_curve_figure', 'cohort_flow_figure']
 
 # %% ../nbs/21_figures.ipynb #06d63c5e
 def set_style() -> None:
@@ -124,6 +125,29 @@ def training_dynamics_figure(histories:dict[int, pd.DataFrame], title:str):
     a2.set(xlabel="step", ylabel="weight", title="PB pooling weights (stage 1)")
     a2.legend(frameon=False)
     fig.suptitle(title, fontsize=9); fig.tight_layout()
+    return fig
+
+# %% ../nbs/21_figures.ipynb #f03c022e
+def decision_curve_figure(preds:pd.DataFrame, models:list, subset:str, title:str, thresholds=None):
+    "Net benefit of each model's pooled test predictions, with treat-all and treat-none."
+    set_style()
+    t = np.linspace(0.01, 0.5, 50) if thresholds is None else np.asarray(thresholds)
+    pal = model_palette(models)
+    fig, ax = plt.subplots(figsize=(4.2, 3.2))
+    y_all = None
+    for m in models:
+        g = preds[(preds.model == m) & (preds.subset == subset)]
+        if g.label.nunique() < 2: continue
+        ax.plot(t, net_benefit(g.label, g.probability, t), lw=1.0, color=pal[m], label=m)
+        y_all = g.label if y_all is None else y_all
+    if y_all is not None:
+        nb_all = net_benefit(y_all, None, t)
+        ax.plot(t, nb_all, ls="--", color="grey", lw=0.8, label="treat all")
+        ax.axhline(0, color="black", lw=0.8, label="treat none")
+        ax.set_ylim(-0.02, max(float(np.mean(y_all)) * 1.1, 0.02))
+    ax.set(xlabel="threshold probability", ylabel="net benefit", title=title)
+    ax.legend(frameon=False, fontsize=6)
+    fig.tight_layout()
     return fig
 
 # %% ../nbs/21_figures.ipynb #045e05d6

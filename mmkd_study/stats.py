@@ -11,7 +11,8 @@ from sklearn.metrics import roc_auc_score, average_precision_score, brier_score_
 # %% auto #0
 __all__ = ['ROW_METRICS', 'check_binary', 'auroc', 'auprc', 'brier', 'prevalence', 'calibration_fit',
            'calibration_intercept_slope', 'metric_rows', 'resampled_metric', 'bootstrap_ci', 'delong_test',
-           'delong_reference_data', 'paired_bootstrap_test', 'holm', 'min_detectable_difference', 'seed_bootstrap_test']
+           'delong_reference_data', 'paired_bootstrap_test', 'holm', 'min_detectable_difference', 'seed_bootstrap_test',
+           'net_benefit']
 
 # %% ../nbs/11_stats.ipynb #6c8b2906
 def check_binary(y, p, name:str="p") -> tuple[np.ndarray, np.ndarray]:
@@ -226,3 +227,14 @@ def seed_bootstrap_test(per_seed:list, # per seed (y, P1, P2): P (k, n) or (n,) 
     return {"difference": float(np.mean(est)), "low": float(lo), "high": float(hi),
             "p_value": float(min(1.0, 2 * min((d <= 0).mean(), (d >= 0).mean()))), "se": se,
             "mdd": min_detectable_difference(se), "seeds": S}
+
+# %% ../nbs/11_stats.ipynb #d9e919c8
+def net_benefit(y, p, # labels 0/1 and predicted risks; p None: treat all
+                thresholds) -> np.ndarray:
+    "Net benefit of treating the admissions whose risk is at or above each threshold (p None: everyone)."
+    y = np.asarray(y, dtype=float)
+    t = np.asarray(thresholds, dtype=float)
+    if np.any((t <= 0) | (t >= 1)): raise ValueError("thresholds must lie strictly between 0 and 1")
+    treat = np.ones((len(t), len(y)), bool) if p is None else np.asarray(p, dtype=float)[None, :] >= t[:, None]
+    tp, fp = (treat & (y == 1)).sum(1) / len(y), (treat & (y == 0)).sum(1) / len(y)
+    return tp - fp * t / (1 - t)

@@ -32,7 +32,8 @@ def test_smoke_study_runs_end_to_end(smoke):
     report = (d / "results/REPORT.md").read_text()
     headline = [l for l in report.splitlines() if l.startswith("| this study")]
     assert headline and "synthetic cohort (not MIMIC-IV)" in headline[0] and "| MIMIC-IV | 0.886 | 0.459 |" in report
-    for fig in ("roc_pr_all_modalities", "missing_modality_robustness", "gm_coefficients_pool_weights", "calibration_all_modalities"):
+    for fig in ("roc_pr_all_modalities", "missing_modality_robustness", "gm_coefficients_pool_weights", "calibration_all_modalities",
+                "decision_curve_all_modalities"):
         assert (d / f"figures/{fig}.png").exists() and (d / f"figures/{fig}.pdf").exists(), fig
     cal = pd.read_csv(d / "results/synthetic_calibration.csv")
     assert cal.model.tolist()[:2] == ["oracle (true risk)", VIEW_CEILING] and cal.auroc_mean.between(0, 1).all()
