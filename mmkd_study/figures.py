@@ -127,7 +127,7 @@ def training_dynamics_figure(histories:dict[int, pd.DataFrame], title:str):
     fig.suptitle(title, fontsize=9); fig.tight_layout()
     return fig
 
-# %% ../nbs/21_figures.ipynb #f03c022e
+# %% ../nbs/21_figures.ipynb #e407e4af
 def decision_curve_figure(preds:pd.DataFrame, models:list, subset:str, title:str, thresholds=None):
     "Net benefit of each model's pooled test predictions, with treat-all and treat-none."
     set_style()

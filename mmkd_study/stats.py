@@ -228,7 +228,7 @@ def seed_bootstrap_test(per_seed:list, # per seed (y, P1, P2): P (k, n) or (n,) 
             "p_value": float(min(1.0, 2 * min((d <= 0).mean(), (d >= 0).mean()))), "se": se,
             "mdd": min_detectable_difference(se), "seeds": S}
 
-# %% ../nbs/11_stats.ipynb #d9e919c8
+# %% ../nbs/11_stats.ipynb #73bb75e4
 def net_benefit(y, p, # labels 0/1 and predicted risks; p None: treat all
                 thresholds) -> np.ndarray:
     "Net benefit of treating the admissions whose risk is at or above each threshold (p None: everyone)."

@@ -24,7 +24,7 @@ __all__ = ['ALL_MODALITIES', 'DATA_SOURCE_LABEL', 'ORACLE', 'CEILING', 'SUBSET_O
            'table2_comparison', 'write_table', 'collect_predictions', 'seed_pairs', 'claim_test', 'fmt_p',
            'add_intervals_and_tests', 'add_calibration', 'table3_missing', 'table4_ablation', 'verdict', 'findings',
            'verdict_agreement', 'write_verdict_agreement', 'small_cell', 'complementary_suppression', 'count_with',
-           'table1_cohort', 'shareable_flow', 'cohort_flow_table']
+           'table1_cohort', 'shareable_flow', 'cohort_flow_table', 'age_group', 'subgroup_table']
 
 # %% ../nbs/20_tables.ipynb #4e53e515
 def collect_runs(runs_dir, # <results>/runs/<profile>
@@ -467,3 +467,34 @@ def cohort_flow_table(flow:pd.DataFrame, # cohort_flow.csv: rule, admissions, pa
                         "patients excluded": [small_cell(n, suppress) if i else "" for i, n in enumerate(excluded.patients)]})
     out["data_source"] = DATA_SOURCE_LABEL[data]
     return out
+
+# %% ../nbs/20_tables.ipynb #49b22938
+def age_group(age:pd.Series) -> pd.Series:
+    "Age at admission in the usual bands."
+    return pd.cut(age, [0, 50, 65, 80, 200], right=False, labels=["<50", "50–64", "65–79", "≥80"]).astype(str).where(age.notna(), "missing")
+
+def subgroup_table(preds:pd.DataFrame, # pooled predictions (collect_predictions)
+                   groups:pd.DataFrame, # hadm_id and one column per characteristic (its level per admission)
+                   models:list, subset:str=ALL_MODALITIES, suppress:bool=False, n_bootstrap:int=1000, seed:int=0) -> pd.DataFrame:
+    "Per model and subgroup: n, deaths, AUROC [95% CI], Brier and observed/expected, on the pooled test predictions."
+    rows = []
+    p = preds[(preds.subset == subset) & preds.model.isin(models)].merge(groups, on="hadm_id", how="left")
+    for model in models:
+        g = p[p.model == model]
+        for col in [c for c in groups if c != "hadm_id"]:
+            by = dict(list(g.groupby(g[col].fillna("missing"), sort=True)))
+            ns, ds = pd.Series({k: len(h) for k, h in by.items()}), pd.Series({k: int(h.label.sum()) for k, h in by.items()})
+            if suppress: ns, ds = complementary_suppression(ns), complementary_suppression(ds)    # no hidden count follows from the rest
+            for level, h in by.items():
+                n, d = len(h), int(h.label.sum())
+                row = {"model": model, "characteristic": col, "level": level, "n": small_cell(ns[level], suppress),
+                       "deaths": small_cell(ds[level], suppress), "AUROC [95% CI]": "", "Brier": "", "observed/expected": "", "auroc_mean": np.nan}
+                hidden = suppress and (n < SMALL_CELL or d < SMALL_CELL or n - d < SMALL_CELL or pd.isna(ns[level]) or pd.isna(ds[level]))
+                if not hidden and 0 < d < n:
+                    a, lo, hi = bootstrap_ci(h.label, h.probability, "auroc", n_bootstrap, seed=seed)
+                    row.update({"AUROC [95% CI]": f"{a:.3f} [{lo:.3f}, {hi:.3f}]", "auroc_mean": a,
+                                "Brier": f"{((h.probability - h.label) ** 2).mean():.3f}",
+                                "observed/expected": f"{d / h.probability.sum():.2f}"})
+                elif hidden: row["AUROC [95% CI]"] = "suppressed (small cell)"
+                rows.append(row)
+    return pd.DataFrame(rows)

@@ -25,7 +25,7 @@ def test_smoke_study_runs_end_to_end(smoke):
     assert "not a reproduction" in (d / "results/table2_comparison.md").read_text()
     deep = t2[t2.model.isin(["proposed", "tabular_logreg"])]               # calibration beside discrimination, for every model with predictions
     assert deep.brier_mean.between(0, 1).all() and deep.cal_slope_mean.notna().all() and deep["calibration slope"].str.contains(r"\[").all()
-    for name in ("table1_cohort", "table3_missing", "table3_missing_auprc", "table4_ablation"):
+    for name in ("table1_cohort", "table3_missing", "table3_missing_auprc", "table4_ablation", "table5_subgroups"):
         assert (d / f"results/{name}.csv").exists() and (d / f"results/{name}.md").exists(), name
     t3 = pd.read_csv(d / "results/table3_missing.csv")
     assert set(t3.model) == set(t2.model) - {"oracle (generator's true risk)"} and "image+tabular" in t3
