@@ -468,10 +468,11 @@ def cohort_flow_table(flow:pd.DataFrame, # cohort_flow.csv: rule, admissions, pa
     out["data_source"] = DATA_SOURCE_LABEL[data]
     return out
 
-# %% ../nbs/20_tables.ipynb #49b22938
+# %% ../nbs/20_tables.ipynb #47f0aa74
 def age_group(age:pd.Series) -> pd.Series:
-    "Age at admission in the usual bands."
-    return pd.cut(age, [0, 50, 65, 80, 200], right=False, labels=["<50", "50–64", "65–79", "≥80"]).astype(str).where(age.notna(), "missing")
+    "Age at admission in the usual bands (an ordered categorical, so tables list them youngest first)."
+    bands = pd.cut(age, [0, 50, 65, 80, 200], right=False, labels=["<50", "50–64", "65–79", "≥80"])
+    return bands.cat.add_categories("missing").fillna("missing")
 
 def subgroup_table(preds:pd.DataFrame, # pooled predictions (collect_predictions)
                    groups:pd.DataFrame, # hadm_id and one column per characteristic (its level per admission)
@@ -482,7 +483,8 @@ def subgroup_table(preds:pd.DataFrame, # pooled predictions (collect_predictions
     for model in models:
         g = p[p.model == model]
         for col in [c for c in groups if c != "hadm_id"]:
-            by = dict(list(g.groupby(g[col].fillna("missing"), sort=True)))
+            key = g[col] if isinstance(g[col].dtype, pd.CategoricalDtype) else g[col].fillna("missing")
+            by = dict(list(g.groupby(key, sort=True, observed=True)))
             ns, ds = pd.Series({k: len(h) for k, h in by.items()}), pd.Series({k: int(h.label.sum()) for k, h in by.items()})
             if suppress: ns, ds = complementary_suppression(ns), complementary_suppression(ds)    # no hidden count follows from the rest
             for level, h in by.items():
