@@ -12,7 +12,7 @@ import pandas as pd
 
 from .config import MODALITIES, modality_subsets, subset_name
 from .files import atomic_write_text
-from .stats import bootstrap_ci, calibration_fit, delong_test, holm, seed_bootstrap_test
+from .stats import bootstrap_ci, brier, calibration_fit, delong_test, holm, seed_bootstrap_test
 from .reference import VIEW_CEILING
 
 ALL_MODALITIES = subset_name(MODALITIES)
@@ -172,7 +172,7 @@ def add_calibration(table:pd.DataFrame, preds:pd.DataFrame, subset:str=ALL_MODAL
     for i, row in table.iterrows():
         g = preds[(preds.model == row.model) & (preds.subset == subset)]
         if g.label.nunique() < 2: continue
-        per_seed = g.groupby("seed").apply(lambda s: float(((s.probability - s.label) ** 2).mean()), include_groups=False)
+        per_seed = g.groupby("seed").apply(lambda s: brier(s.label, s.probability), include_groups=False)
         _, lo, hi = bootstrap_ci(g.label, g.probability, "brier", n_bootstrap, seed=seed)
         c = calibration_fit(g.label, g.probability)
         table.at[i, "Brier"], table.at[i, "brier_ci"], table.at[i, "brier_mean"] = _mean_sd(per_seed), f"{lo:.3f}–{hi:.3f}", per_seed.mean()
@@ -485,17 +485,17 @@ def subgroup_table(preds:pd.DataFrame, # pooled predictions (collect_predictions
         for col in [c for c in groups if c != "hadm_id"]:
             key = g[col] if isinstance(g[col].dtype, pd.CategoricalDtype) else g[col].fillna("missing")
             by = dict(list(g.groupby(key, sort=True, observed=True)))
-            ns, ds = pd.Series({k: len(h) for k, h in by.items()}), pd.Series({k: int(h.label.sum()) for k, h in by.items()})
-            if suppress: ns, ds = complementary_suppression(ns), complementary_suppression(ds)    # no hidden count follows from the rest
+            counts = pd.Series({k: len(h) for k, h in by.items()}), pd.Series({k: int(h.label.sum()) for k, h in by.items()})
+            ns, ds = [complementary_suppression(c) for c in counts] if suppress else counts    # no hidden count follows from the rest
             for level, h in by.items():
-                n, d = len(h), int(h.label.sum())
+                n, d = counts[0][level], counts[1][level]
                 row = {"model": model, "characteristic": col, "level": level, "n": small_cell(ns[level], suppress),
                        "deaths": small_cell(ds[level], suppress), "AUROC [95% CI]": "", "Brier": "", "observed/expected": "", "auroc_mean": np.nan}
                 hidden = suppress and (n < SMALL_CELL or d < SMALL_CELL or n - d < SMALL_CELL or pd.isna(ns[level]) or pd.isna(ds[level]))
                 if not hidden and 0 < d < n:
                     a, lo, hi = bootstrap_ci(h.label, h.probability, "auroc", n_bootstrap, seed=seed)
                     row.update({"AUROC [95% CI]": f"{a:.3f} [{lo:.3f}, {hi:.3f}]", "auroc_mean": a,
-                                "Brier": f"{((h.probability - h.label) ** 2).mean():.3f}",
+                                "Brier": f"{brier(h.label, h.probability):.3f}",
                                 "observed/expected": f"{d / h.probability.sum():.2f}"})
                 elif hidden: row["AUROC [95% CI]"] = "suppressed (small cell)"
                 rows.append(row)
