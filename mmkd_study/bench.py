@@ -340,8 +340,9 @@ def study_summary(runs_dir, # a study's runs folder, e.g. results/runs/quick
 
 def study_work(profile:str="paper") -> dict:
     "The trainings one seed of the study's deep models needs: runs that share a stage 1 (10_train) train it once."
-    from mmkd_study.runner import MODEL_GRID, run_config, stage1_fingerprint
-    cfgs = [c for c in (run_config(profile, m) for m in MODEL_GRID) if c.model.kind != "sklearn"]
+    from mmkd_study.runner import run_config, stage1_fingerprint
+    from mmkd_study.study.grid import MODELS
+    cfgs = [c for c in (run_config(profile, m) for m in MODELS) if c.model.kind != "sklearn"]
     stage1 = {stage1_fingerprint(c, "") if c.train.share_stage1 else c.model.name: c.train.gm for c in cfgs}   # -> runs GM
     return {"deep_models": len(cfgs), "stage1_trainings": len(stage1), "kd_trainings": sum(c.train.kd for c in cfgs),
             "gm_stage1_trainings": sum(stage1.values()),

@@ -76,7 +76,7 @@ class DataConfig:
 @dataclass
 class ModelConfig:
     "Which model, and the sizes of its parts (defaults: STUDY.md §2)."
-    name: str = "proposed"             # a key of the study's model grid
+    name: str = "proposed"             # a model of the registry (mmkd_study.study.grid.MODELS)
     kind: str = "torch"                # torch | sklearn (the simple reference models)
     fusion: str = "pb"                 # pb | mbt | early | late | lstm | unimodal | none
     modalities: tuple = MODALITIES     # modalities the model reads
@@ -158,11 +158,7 @@ class StudyConfig:
     "The grid of the study: which models, which seeds, where results go."
     profile: str = "paper"
     seeds: tuple = tuple(range(10))
-    models: tuple = ("proposed", "image_only", "text_only", "tabular_only", "early_fusion", "late_fusion", "mbt",
-                     "medfuse_lstm", "ogm_ge_concat", "wo_kd", "wo_gm", "wo_pb_mean", "wo_pb_mbt",
-                     "released_admission_split", "released_gm_no_image", "released_no_padding_mask", "kd_drop_sample",
-                     "released_kd_full_selection", "released_kd_plateau", "released_tabular_raw_zero",
-                     "tabular_logreg", "text_tfidf_logreg", "image_pixel_logreg", "concat_logreg")
+    models: tuple = ()                 # names of the model registry (study/grid); () = every model it has, in its order
     n_bootstrap: int = 1000
     results_dir: str = "results"
     figures_dir: str = "figures"

@@ -15,59 +15,27 @@ import pandas as pd
 
 from .config import Config, MODALITIES, PROFILES, get_device, modality_subsets, profile_config, subset_name, validate_config
 from .files import atomic_write_text, atomic_write_parquet, file_sha256
+from .study.grid import MODELS, model_spec
 
 # %% auto #0
-__all__ = ['MODEL_GRID', 'run_config', 'default_cohort_dir', 'default_mimic_results_dir', 'git_commit', 'package_versions',
+__all__ = ['run_config', 'default_cohort_dir', 'default_mimic_results_dir', 'git_commit', 'package_versions',
            'stage1_fingerprint', 'split_sizes', 'evaluate_subsets', 'check_study_splits', 'train_run',
            'study_notebooks_dir', 'check_parameters', 'interrupt_kernels', 'execute_notebook', 'RunOutcome',
            'run_state', 'run_is_complete', 'kernel_groups', 'group_name', 'grid_order', 'StudyInterrupted',
            'ReproduceResult', 'check_writable', 'default_jobs', 'placement', 'reproduce', 'main', 'pretrain_search']
 
 # %% ../nbs/30_runner.ipynb #ee7f0582
-_NO_KD_GM = {"train.kd": False, "train.gm": False}
-MODEL_GRID: dict[str, dict] = {
-    # the method and its ablations
-    "proposed": {"model.fusion": "pb"},
-    "wo_kd": {"model.fusion": "pb", "train.kd": False},
-    "wo_gm": {"model.fusion": "pb", "train.gm": False},
-    "wo_pb_mean": {"model.fusion": "pb", "model.pool_fusion": "mean"},
-    "wo_pb_mbt": {"model.fusion": "mbt", "train.gm_rule": "ogm_ge"},
-    # the released code's behaviour, one switch at a time (STUDY.md §3)
-    "released_admission_split": {"model.fusion": "pb", "data.split_unit": "admission"},
-    "released_gm_no_image": {"model.fusion": "pb", "train.gm_modalities": ("text", "tabular")},
-    "released_no_padding_mask": {"model.fusion": "pb", "model.mask_padding": False},
-    "kd_drop_sample": {"model.fusion": "pb", "train.kd_drop": "sample"},
-    "released_kd_full_selection": {"model.fusion": "pb", "train.kd_select": "full"},
-    "released_kd_plateau": {"model.fusion": "pb", "train.kd_plateau_patience": 6, "train.kd_early_stop": False},
-    "released_tabular_raw_zero": {"model.fusion": "pb", "data.tabular_fill": "raw_zero"},
-    # deep baselines
-    "image_only": {"model.fusion": "unimodal", "model.modalities": ("image",), **_NO_KD_GM},
-    "text_only": {"model.fusion": "unimodal", "model.modalities": ("text",), **_NO_KD_GM},
-    "tabular_only": {"model.fusion": "unimodal", "model.modalities": ("tabular",), **_NO_KD_GM},
-    "early_fusion": {"model.fusion": "early", **_NO_KD_GM},
-    "late_fusion": {"model.fusion": "late", **_NO_KD_GM},
-    "mbt": {"model.fusion": "mbt", **_NO_KD_GM},
-    "medfuse_lstm": {"model.fusion": "lstm", **_NO_KD_GM},
-    "ogm_ge_concat": {"model.fusion": "early", "train.kd": False, "train.gm_rule": "ogm_ge"},
-    # simple reference models (04_reference)
-    "tabular_logreg": {"model.kind": "sklearn", "model.fusion": "unimodal", "model.modalities": ("tabular",), **_NO_KD_GM},
-    "text_tfidf_logreg": {"model.kind": "sklearn", "model.fusion": "unimodal", "model.modalities": ("text",), **_NO_KD_GM},
-    "image_pixel_logreg": {"model.kind": "sklearn", "model.fusion": "unimodal", "model.modalities": ("image",), **_NO_KD_GM},
-    "concat_logreg": {"model.kind": "sklearn", "model.fusion": "early", "model.modalities": MODALITIES, **_NO_KD_GM},
-}
-
 def run_config(profile:str="smoke", # smoke | quick | paper
-               model:str="tabular_logreg", # a key of MODEL_GRID
+               model:str="tabular_logreg", # a model of the registry (study/grid: `MODELS`)
                seed:int=0, # training and split seed
                data:str="synthetic", # synthetic | mimic
                cohort_dir:str="", # cohort directory ('' = the profile's default)
                overrides:dict|None=None, # dotted config parameters, e.g. {"train.lr_other": 1e-3}
               ) -> Config:
     "The configuration of one run of the grid; unknown models or parameters are errors."
-    if model not in MODEL_GRID:
-        raise KeyError(f"unknown model {model!r}; the grid has {', '.join(MODEL_GRID)}")
+    spec = model_spec(model)                  # an unknown name is an error that lists the registry
     if data not in ("synthetic", "mimic"): raise ValueError(f"data must be 'synthetic' or 'mimic', got {data!r}")
-    cfg = profile_config(profile).updated({**MODEL_GRID[model], "model.name": model, "seed": seed,
+    cfg = profile_config(profile).updated({**spec.overrides, "model.name": model, "seed": seed,
                                            "data.source": data, "data.cohort_dir": str(cohort_dir or default_cohort_dir(profile, data))})
     return validate_config(cfg.updated(overrides or {}))
 
@@ -360,8 +328,9 @@ def group_name(grid:list, idx:list) -> str:
 
 def grid_order(models:list, seeds:list) -> list[tuple[str, int]]:
     "(model, seed) in the order to run: unimodal deep models first (they pretrain the shared encoders), the reference models last."
-    first = [m for m in models if MODEL_GRID[m].get("model.fusion") == "unimodal" and MODEL_GRID[m].get("model.kind") != "sklearn"]
-    last = [m for m in models if MODEL_GRID[m].get("model.kind") == "sklearn"]
+    o = {m: model_spec(m).overrides for m in models}
+    first = [m for m in models if o[m].get("model.fusion") == "unimodal" and o[m].get("model.kind") != "sklearn"]
+    last = [m for m in models if o[m].get("model.kind") == "sklearn"]
     middle = [m for m in models if m not in first and m not in last]
     return [(m, s) for m in first + middle + last for s in seeds]
 
@@ -457,7 +426,7 @@ def reproduce(profile:str="quick", # smoke | quick | paper
         runs_dir = (top / "mimic_runs" / beside if data == "mimic" else results_dir / "runs") / profile
     runs_dir = Path(runs_dir).resolve()
     figures_dir = Path(figures_dir or results_dir.parent / "figures").resolve()
-    models, seeds = list(models or base.study.models), list(seeds if seeds is not None else base.study.seeds)
+    models, seeds = list(models or base.study.models or MODELS), list(seeds if seeds is not None else base.study.seeds)
     if not seeds: raise ValueError("--seeds: give at least one seed")
     made = cohort_dir / "cohort.json"
     if "data.n_admissions" in o and (cohort_dir / "cohort.parquet").exists() and made.exists():
@@ -609,7 +578,7 @@ def main(argv=None) -> int:
     r.add_argument("--figures", help="figures directory (default: figures/ beside the results directory)")
     r.add_argument("--runs", help="per-run outputs (default: <results>/runs/<profile>; with --data mimic <results>/../mimic_runs/<profile>, "
                                   "outside the shareable results folder, since predictions carry hadm_ids)")
-    r.add_argument("--models", nargs="+", help=f"restrict the grid; available: {', '.join(MODEL_GRID)}")
+    r.add_argument("--models", nargs="+", help=f"restrict the grid; available: {', '.join(MODELS)}")
     r.add_argument("--seeds", nargs="+", type=int)
     r.add_argument("--jobs", type=int, help="trainings at a time (default: one per GPU; on a CPU one per core, at most 8, one thread each)")
     r.add_argument("--force", action="store_true", help="re-run complete runs too")

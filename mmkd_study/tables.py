@@ -14,17 +14,18 @@ from .config import MODALITIES, modality_subsets, subset_name
 from .files import atomic_write_text
 from .stats import bootstrap_ci, brier, calibration_fit, delong_test, holm, seed_bootstrap_test
 from .reference import VIEW_CEILING
+from .study.grid import MODELS, models_in
 
 ALL_MODALITIES = subset_name(MODALITIES)
 DATA_SOURCE_LABEL = {"synthetic": "synthetic cohort (not MIMIC-IV)", "mimic": "MIMIC-IV"}
 
 # %% auto #0
-__all__ = ['ALL_MODALITIES', 'DATA_SOURCE_LABEL', 'ORACLE', 'CEILING', 'SUBSET_ORDER', 'ABLATIONS', 'MISSING_SUBSETS',
-           'DEEP_BASELINES', 'TABLE1_CONTINUOUS', 'TABLE1_CATEGORICAL', 'SMALL_CELL', 'collect_runs',
-           'table2_comparison', 'write_table', 'collect_predictions', 'seed_pairs', 'claim_test', 'fmt_p',
-           'add_intervals_and_tests', 'add_calibration', 'table3_missing', 'table4_ablation', 'verdict', 'findings',
-           'verdict_agreement', 'write_verdict_agreement', 'small_cell', 'complementary_suppression', 'count_with',
-           'table1_cohort', 'shareable_flow', 'cohort_flow_table', 'age_group', 'subgroup_table']
+__all__ = ['ALL_MODALITIES', 'DATA_SOURCE_LABEL', 'ORACLE', 'CEILING', 'SUBSET_ORDER', 'MISSING_SUBSETS', 'TABLE1_CONTINUOUS',
+           'TABLE1_CATEGORICAL', 'SMALL_CELL', 'collect_runs', 'table2_comparison', 'write_table',
+           'collect_predictions', 'seed_pairs', 'claim_test', 'fmt_p', 'add_intervals_and_tests', 'add_calibration',
+           'table3_missing', 'table4_ablation', 'verdict', 'findings', 'verdict_agreement', 'write_verdict_agreement',
+           'small_cell', 'complementary_suppression', 'count_with', 'table1_cohort', 'shareable_flow',
+           'cohort_flow_table', 'age_group', 'subgroup_table']
 
 # %% ../nbs/20_tables.ipynb #4e53e515
 def collect_runs(runs_dir, # <results>/runs/<profile>
@@ -199,17 +200,6 @@ def table3_missing(runs:pd.DataFrame, models:list, data:str, metric:str="auroc")
         rows.append(row)
     return pd.DataFrame(rows)
 
-ABLATIONS = {"proposed": ("yes", "yes", "yes", "ours: patient split, GM on all modalities, padding masks, batch-level drop"),
-             "wo_kd": ("yes", "no", "yes", ""), "wo_gm": ("yes", "yes", "no", ""),
-             "wo_pb_mean": ("mean pool", "yes", "yes", ""), "wo_pb_mbt": ("MBT", "yes", "yes (OGM-GE)", ""),
-             "released_admission_split": ("yes", "yes", "yes", "released: admission-level split (leaky)"),
-             "released_gm_no_image": ("yes", "yes", "text, tabular only", "released: GM missed the image branch"),
-             "released_no_padding_mask": ("yes", "yes", "yes", "released: padding attended in fusion"),
-             "kd_drop_sample": ("yes", "yes (per-sample drop)", "yes", "ours: modalities dropped per sample"),
-             "released_kd_full_selection": ("yes", "yes", "yes", "released: stage 2's checkpoint on the all-modality validation loss"),
-             "released_kd_plateau": ("yes", "yes", "yes", "released: stage 2 plateau patience 6, never stops early"),
-             "released_tabular_raw_zero": ("yes", "yes", "yes", "released: missing tabular values 0 on the raw scale")}
-
 MISSING_SUBSETS = [s for s in SUBSET_ORDER if s != ALL_MODALITIES]
 
 def table4_ablation(runs:pd.DataFrame, models:list, data:str,
@@ -217,11 +207,11 @@ def table4_ablation(runs:pd.DataFrame, models:list, data:str,
                     n_bootstrap:int=1000, seed:int=0) -> pd.DataFrame:
     "PB / KD / GM on and off: AUROC and AUPRC with all modalities and averaged over the 6 subsets with something missing."
     rows = []
-    for model in [m for m in ABLATIONS if m in models]:
+    for model in models_in("method", "ablation", "switch", among=models):     # the registry's order (study/grid)
         g = runs[runs.model == model]
         full, part = g[g.subset == ALL_MODALITIES], g[g.subset != ALL_MODALITIES]
         per_seed = part.groupby("seed")[["auroc", "auprc"]].mean()
-        pb, kd, gm, note = ABLATIONS[model]
+        pb, kd, gm, note = MODELS[model].table4
         rows.append({"model": model, "PB": pb, "KD": kd, "GM": gm, "variant": note, "data_source": DATA_SOURCE_LABEL[data],
                      "AUROC all": _mean_sd(full.auroc), "AUPRC all": _mean_sd(full.auprc),
                      "AUROC missing (mean of 6 subsets)": _mean_sd(per_seed.auroc), "AUPRC missing (mean of 6 subsets)": _mean_sd(per_seed.auprc),
@@ -241,15 +231,6 @@ def table4_ablation(runs:pd.DataFrame, models:list, data:str,
     return t
 
 # %% ../nbs/20_tables.ipynb #30c04b4f
-DEEP_BASELINES = ("image_only", "text_only", "tabular_only", "early_fusion", "late_fusion", "mbt", "medfuse_lstm", "ogm_ge_concat")
-_ABLATION_WORDS = {"wo_kd": ("KD", "missing"), "kd_drop_sample": ("per-sample instead of batch-level modality dropping in KD", "missing"),
-                   "wo_gm": ("GM", "all"), "wo_pb_mean": ("PB's learned pooling (vs mean pooling)", "all"),
-                   "wo_pb_mbt": ("PB (vs MBT with OGM-GE)", "all"), "released_admission_split": ("admission-level splitting (leaky)", "all"),
-                   "released_gm_no_image": ("GM on the image branch", "all"), "released_no_padding_mask": ("padding masks in fusion", "all"),
-                   "released_kd_full_selection": ("stage 2's checkpoint chosen on the 7 subsets (vs all modalities, released)", "missing"),
-                   "released_kd_plateau": ("stage 2 stopping like stage 1 (vs patience 6 and no stop, released)", "missing"),
-                   "released_tabular_raw_zero": ("missing tabular values at the training mean (vs 0 on the raw scale, released)", "all")}
-
 def _p_number(v) -> float:
     "A p-value back from a table cell ('<0.001', '0.412', '' or a number)."
     if isinstance(v, str): return 0.0005 if v.startswith("<") else (float(v) if v.strip() else np.nan)
@@ -279,7 +260,7 @@ def findings(t2:pd.DataFrame, # Table 2 (with `diff_auroc`, `p_auroc_holm`, `mdd
         return line + (f": difference {float(r.diff_auroc):+.3f} (95% CI {r.diff_auroc_ci}; p {fmt_p(p)} Holm-adjusted; "
                        f"minimum detectable difference {float(r.mdd_auroc):.3f}): {verdict(float(r.diff_auroc), p, float(r.mdd_auroc))}.")
     out = []
-    for names, what in ((DEEP_BASELINES, "Best deep baseline"), ([m for m in a.index if str(m).endswith("_logreg")], "Best simple reference")):
+    for names, what in ((models_in("deep_baseline"), "Best deep baseline"), (models_in("reference"), "Best simple reference")):
         cands = a.loc[[m for m in names if m in a.index and pd.notna(a.at[m, "auroc_mean"])]]
         if len(cands): out.append(vs(cands.auroc_mean.idxmax(), what))
     oracle = [m for m in a.index if str(m).startswith("oracle")]
@@ -289,7 +270,8 @@ def findings(t2:pd.DataFrame, # Table 2 (with `diff_auroc`, `p_auroc_holm`, `mdd
         out.append(f"- Ceiling: the generator's true risk reaches {a.at[oracle[0], 'auroc_mean']:.3f} AUROC on the same test splits{reach}.")
     b = t4.set_index("model") if len(t4) else None
     if b is not None and "proposed" in b.index:
-        for m, (what, where) in _ABLATION_WORDS.items():
+        for m in models_in("ablation", "switch"):          # what each removes and where it should show: the registry's words
+            what, where = MODELS[m].ablates, MODELS[m].scope
             if m not in b.index or pd.isna(b.at[m, f"auroc_{where}_mean"]): continue
             ours, theirs = b.at["proposed", f"auroc_{where}_mean"], b.at[m, f"auroc_{where}_mean"]
             scope = "with modalities missing (mean of the 6 subsets)" if where == "missing" else "with all modalities"
