@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 # %% auto #0
-__all__ = ['MODALITIES', 'CATEGORICAL_FEATURES', 'WHERE_IT_RUNS', 'PROFILES', 'modality_subsets', 'subset_name',
+__all__ = ['MODALITIES', 'CATEGORICAL_FEATURES', 'WHERE_IT_RUNS', 'STAGE2_ONLY', 'PROFILES', 'modality_subsets', 'subset_name',
            'tabular_features', 'tabular_columns', 'DataConfig', 'ModelConfig', 'TrainConfig', 'StudyConfig', 'Config',
            'profile_config', 'validate_config', 'use_kernels', 'seed_everything', 'get_device', 'seeded']
 
@@ -167,6 +167,8 @@ class StudyConfig:
 # %% ../nbs/00_config.ipynb #95cf5669
 _SECTIONS = {"data": DataConfig, "model": ModelConfig, "train": TrainConfig, "study": StudyConfig}
 WHERE_IT_RUNS = ("device", "threads", "num_workers", "deterministic")       # training settings that say how a run executes, not what it computes
+STAGE2_ONLY = tuple(f.name for f in fields(TrainConfig) if f.name.startswith("kd"))   # what only KD (stage 2) reads: runs that differ
+                                                                          # in nothing else share a stage 1 (checked by training, 10_train)
 
 def _coerce(value, annotation, key):
     "Check `value` against a field's annotation (a string, as `from __future__ import annotations` leaves it)."

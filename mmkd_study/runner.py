@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .config import Config, MODALITIES, PROFILES, get_device, modality_subsets, profile_config, subset_name, validate_config
+from .config import Config, MODALITIES, PROFILES, STAGE2_ONLY, TrainConfig, get_device, modality_subsets, profile_config, subset_name, validate_config
 from .files import atomic_write_text, atomic_write_parquet, file_sha256
 from .study.grid import MODELS, model_spec
 
@@ -69,8 +69,7 @@ def package_versions() -> dict:
 
 def stage1_fingerprint(cfg:Config, data_fingerprint:str) -> str:
     "Identity of a run's stage 1: the run without its name and KD settings (KD only acts in stage 2)."
-    from mmkd_study.config import TrainConfig
-    kd = {f"train.{k}": getattr(TrainConfig, k) for k in TrainConfig.__dataclass_fields__ if k.startswith("kd")}
+    kd = {f"train.{k}": getattr(TrainConfig, k) for k in STAGE2_ONLY}
     return cfg.updated({**kd, "model.name": ""}).fingerprint(data_fingerprint)
 
 # %% ../nbs/30_runner.ipynb #079ba942
