@@ -29,6 +29,6 @@ if missing: sys.exit(f"bench_gpu.sh: missing Python packages {missing}: carry th
 PY
 command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,memory.total,clocks.max.sm --format=csv || true
 compile=(); [ "${COMPILE:-1}" = 1 ] && compile=(--compile)
-exec "$PY" -c 'import sys; from mmkd_study.runner import main; sys.exit(main(sys.argv[1:]))' \
+exec "$PY" -c 'import sys; from mmkd_study.cli import main; sys.exit(main(sys.argv[1:]))' \
   bench --size "${SIZE:-paper}" --device "${DEVICE:-auto}" "${compile[@]}" --more-batches ${MORE_BATCHES-128} \
   --parallel ${PARALLEL-1 4 8} --parallel-seconds "${PARALLEL_SECONDS:-15}" --steps "${STEPS:-10}" --out "$OUT"

@@ -2,7 +2,8 @@
 import json
 import pytest
 from mmkd_study.config import Config, profile_config, PROFILES
-from mmkd_study.runner import check_parameters, main, study_notebooks_dir
+from mmkd_study.cli import main
+from mmkd_study.study.runner import check_parameters, study_notebooks_dir
 
 @pytest.mark.parametrize("profile", list(PROFILES))
 def test_profiles_round_trip_through_json_files(profile, tmp_path):

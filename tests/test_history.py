@@ -2,7 +2,7 @@
 encoders, cached features, a shared stage 1), how many runs train at a time, or whether runs share a kernel, never
 changes a number."""
 import pandas as pd
-from mmkd_study.runner import reproduce
+from mmkd_study.study.runner import reproduce
 
 # every cache a run can share: the three pretrained encoders (first reached by a unimodal run or by a fusion
 # run), a stage 1 shared by proposed and wo_kd, and a fusion model without KD

@@ -5,8 +5,9 @@ import pandas as pd
 import pytest
 from PIL import Image
 from mmkd_study.data import load_cohort
-from mmkd_study.fake_mimic import CHART_TEXT_LEVELS, chart_items, make_fake_mimic
-from mmkd_study.runner import main, reproduce
+from mmkd_study.cohorts.fake_mimic import CHART_TEXT_LEVELS, chart_items, make_fake_mimic
+from mmkd_study.cli import main
+from mmkd_study.study.runner import reproduce
 
 MODELS = ["concat_logreg", "tabular_logreg", "proposed"]
 

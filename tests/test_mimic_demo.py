@@ -10,8 +10,9 @@ import pytest
 from PIL import Image
 from mmkd_study.config import tabular_features
 from mmkd_study.data import load_cohort
-from mmkd_study.fake_mimic import chart_items
-from mmkd_study.runner import main, reproduce
+from mmkd_study.cohorts.fake_mimic import chart_items
+from mmkd_study.cli import main
+from mmkd_study.study.runner import reproduce
 from mmkd_study.splits import study_split, check_splits
 
 DEMO = __import__("pathlib").Path(__file__).parent / "data" / "mimic-iv-demo-2.2"

@@ -4,7 +4,7 @@ import nbformat
 import pandas as pd
 import pytest
 from mmkd_study.config import modality_subsets, subset_name
-from mmkd_study.runner import reproduce, study_notebooks_dir
+from mmkd_study.study.runner import reproduce, study_notebooks_dir
 from mmkd_study.data import load_cohort
 from mmkd_study.reference import VIEW_CEILING
 from mmkd_study.splits import complete_case
@@ -113,7 +113,7 @@ def test_a_failing_run_is_named_and_the_grid_goes_on(smoke, tmp_path):
     assert [o.status for o in again.runs] == ["complete", "skipped"] and not (bad.run_dir / "error.txt").exists()
 
 def test_reproduce_never_generates_over_a_users_folder(tmp_path, capsys):
-    from mmkd_study.runner import main
+    from mmkd_study.cli import main
     mine = tmp_path / "mine"; (mine / "images").mkdir(parents=True); (mine / "images/mine.png").write_bytes(b"mine")  # no cohort.parquet
     assert main(["reproduce", "--profile", "smoke", "--cohort", str(mine), "--results", str(tmp_path / "r")]) == 2
     assert "is not empty (images)" in capsys.readouterr().err
@@ -131,7 +131,7 @@ def test_a_damaged_run_is_noticed_and_redone(smoke):
     assert pd.read_parquet(pred).equals(pd.read_parquet(pd.io.common.BytesIO(good)))  # redone to the same predictions
 
 def test_an_unwritable_results_folder_fails_before_training(tmp_path, capsys):
-    from mmkd_study.runner import main
+    from mmkd_study.cli import main
     (tmp_path / "results").write_text("a file")
     assert main(["reproduce", "--profile", "smoke", "--cohort", str(tmp_path / "c"), "--results", str(tmp_path / "results")]) == 2
     assert "is a file, not a folder" in capsys.readouterr().err

@@ -3,7 +3,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from mmkd_study.config import tabular_columns
-from mmkd_study.synthetic import make_cohort
+from mmkd_study.cohorts.synthetic import make_cohort
 from mmkd_study.reference import calibration_report, calibration_checks
 
 @pytest.fixture(scope="module")
