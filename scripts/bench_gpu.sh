@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 6's GPU measurements (items 1-3) in one short call, for a machine that has torch, timm and
+# The GPU measurements of results/benchmarks.md in one short call, for a machine that has torch, timm and
 # transformers but not this package (the lent GPU machines): the paper-sized model at the paper's setting,
 # as a study run trains it (batch 8, deterministic vs autotuned kernels, the trainer's own step with and without
 # gradient modulation, both stages' validation, a per-part breakdown), 1/4/8 such runs side by side on the GPU,
