@@ -14,12 +14,16 @@ import numpy as np
 import pandas as pd
 
 # %% auto #0
-__all__ = ['MODALITIES', 'CATEGORICAL_FEATURES', 'WHERE_IT_RUNS', 'STAGE2_ONLY', 'PROFILES', 'modality_subsets', 'subset_name',
-           'tabular_features', 'tabular_columns', 'DataConfig', 'ModelConfig', 'TrainConfig', 'StudyConfig', 'Config',
-           'profile_config', 'validate_config', 'use_kernels', 'seed_everything', 'get_device', 'seeded']
+__all__ = ['MODALITIES', 'REFERENCE_MODELS', 'CATEGORICAL_FEATURES', 'WHERE_IT_RUNS', 'STAGE2_ONLY', 'PROFILES',
+           'modality_subsets', 'subset_name', 'tabular_features', 'tabular_columns', 'DataConfig', 'ModelConfig',
+           'TrainConfig', 'StudyConfig', 'Config', 'profile_config', 'validate_config', 'use_kernels',
+           'seed_everything', 'get_device', 'seeded']
 
 # %% ../nbs/00_config.ipynb #f233f41a
 MODALITIES: tuple[str, ...] = ("image", "text", "tabular")
+REFERENCE_MODELS = {"tabular_logreg": ("tabular",), "text_tfidf_logreg": ("text",),      # the simple reference models (04_reference)
+                    "image_pixel_logreg": ("image",), "concat_logreg": MODALITIES}   # and what each reads: here, so that the model
+                                                                                     # registry (19_grid) needs no torch to list them
 
 def modality_subsets(modalities:tuple=MODALITIES, # modalities in canonical order
                     ) -> list[tuple[str, ...]]:

@@ -12,13 +12,13 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score, average_precision_score
 from sklearn.preprocessing import StandardScaler
 
-from .config import MODALITIES, tabular_features
+from .config import MODALITIES, REFERENCE_MODELS, tabular_features
 from .data import TabularScaler, load_images
 from .splits import split_cohort, study_split, modality_presence, complete_case
 
 # %% auto #0
-__all__ = ['REFERENCE_MODELS', 'VIEW_CEILING', 'ModalityFeatures', 'design_matrix', 'ReferenceModel', 'view_ceiling',
-           'calibration_report', 'calibration_checks']
+__all__ = ['VIEW_CEILING', 'ModalityFeatures', 'design_matrix', 'ReferenceModel', 'view_ceiling', 'calibration_report',
+           'calibration_checks']
 
 # %% ../nbs/04_reference.ipynb #3a173d9a
 class ModalityFeatures:
@@ -63,9 +63,6 @@ def design_matrix(blocks:dict, modalities:tuple) -> sparse.csr_matrix:
     return sparse.hstack(parts).tocsr()
 
 # %% ../nbs/04_reference.ipynb #9aea1076
-REFERENCE_MODELS = {"tabular_logreg": ("tabular",), "text_tfidf_logreg": ("text",),
-                    "image_pixel_logreg": ("image",), "concat_logreg": MODALITIES}
-
 class ReferenceModel:
     "Logistic regression (L2 penalty `C`) on the features of `modalities`."
     def __init__(self, modalities:tuple, C:float=0.1, seed:int=0):

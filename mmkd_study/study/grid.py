@@ -7,8 +7,7 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass, field
 
-from ..config import MODALITIES
-from ..reference import REFERENCE_MODELS
+from ..config import MODALITIES, REFERENCE_MODELS
 
 # %% auto #0
 __all__ = ['GROUPS', 'MODELS', 'ModelSpec', 'model_spec', 'models_in']

@@ -16,7 +16,6 @@ import pandas as pd
 from ..config import Config, MODALITIES, STAGE2_ONLY, TrainConfig, get_device, modality_subsets, profile_config, subset_name, validate_config
 from ..files import atomic_write_text, atomic_write_parquet, file_sha256
 from .grid import MODELS, model_spec
-from .trained import model_card
 
 # %% auto #0
 __all__ = ['run_config', 'default_cohort_dir', 'default_mimic_results_dir', 'git_commit', 'package_versions',
@@ -181,6 +180,7 @@ def train_run(cfg:Config, # the run's configuration (from `run_config`)
     from mmkd_study.config import seed_everything
     from mmkd_study.data import load_cohort, cohort_fingerprint
     from mmkd_study.splits import study_split, check_splits, modality_presence
+    from mmkd_study.study.trained import model_card
     import torch
     start = time.time()
     run_dir = Path(run_dir); run_dir.mkdir(parents=True, exist_ok=True)
