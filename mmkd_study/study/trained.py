@@ -8,7 +8,6 @@ import json
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from ..config import Config, MODALITIES, subset_name
@@ -108,9 +107,9 @@ def check_cohort(run:TrainedRun, df:pd.DataFrame, # the admissions to predict
     df = df if "label" in df else df.assign(label=0)          # prediction needs no outcome
     if "subject_id" not in df: df = df.assign(subject_id=df.get("hadm_id"))
     df = validate_cohort(df, source)
-    for col, st in run.scaler.stats.items():
+    for (col, st), coded in zip(run.scaler.stats.items(), run.scaler.categorical()):
         words = isinstance(df[col].dtype, pd.CategoricalDtype) or df[col].dtype == object
-        if not st or isinstance(st[0], str):             # categories (none at all: the column was empty in training)
+        if coded:                                       # categories (none at all: the column was empty in training)
             seen = set(df[col].dropna().astype(str))
             unseen = sorted(seen - set(st))
             if unseen:
