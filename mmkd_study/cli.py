@@ -25,6 +25,20 @@ def _parse_set(items) -> dict:
         except json.JSONDecodeError: out[k] = v
     return out
 
+def _slurm_options(a, parser) -> dict|None:
+    "The Slurm options of `reproduce` as `SlurmOptions` fields; None for a local run (where giving one is an error)."
+    given = dict(partition=a.slurm_partition, gpus_per_run=a.gpus_per_run, cpus_per_run=a.cpus_per_run, mem_per_run=a.mem_per_run,
+                 time_per_run=a.time_per_run, max_parallel=a.max_parallel, aggregate_on_cluster=a.aggregate_on_cluster)
+    extra = {}
+    for item in a.slurm_extra:
+        k, sep, v = item.partition("=")
+        if not sep or not k: raise ValueError(f"--slurm-extra {item!r}: give KEY=VALUE, e.g. account=mylab")
+        extra[k] = v
+    if a.executor == "slurm": return {**given, "extra": extra}
+    changed = [f"--{k.replace('_', '-')}" for k, v in given.items() if v != parser.get_default(k)] + (["--slurm-extra"] if extra else [])
+    if changed: raise ValueError(f"{', '.join(changed)}: only with --executor slurm")
+    return None
+
 def main(argv=None) -> int:
     "Entry point of the `mmkd-study` command."
     ap = argparse.ArgumentParser(prog="mmkd-study", description="Robust multi-modal fusion study (PB, KD, GM).")
@@ -47,6 +61,17 @@ def main(argv=None) -> int:
     r.add_argument("--kernel-per", choices=["group", "run"], default="group",
                    help="group (default): one kernel trains a seed's runs on one split in turn; run: a fresh kernel per run (slower)")
     r.add_argument("--set", nargs="*", metavar="KEY=VALUE", help="config parameters, e.g. train.lr_other=3e-4")
+    r.add_argument("--executor", choices=["local", "slurm"], default="local",
+                   help="local (default): the runs train on this machine; slurm: one Slurm job per run, through submitit (README: On a Slurm cluster)")
+    g = r.add_argument_group("with --executor slurm: what each run's job asks for")
+    g.add_argument("--slurm-partition", help="partition (default: the cluster's default)")
+    g.add_argument("--gpus-per-run", type=int, default=0, help="GPUs per run (1 on a GPU partition; default 0)")
+    g.add_argument("--cpus-per-run", type=int, default=1, help="CPUs per run (default 1: a run uses one thread on a CPU)")
+    g.add_argument("--mem-per-run", default="8G", help="memory per run, e.g. 16G (default 8G)")
+    g.add_argument("--time-per-run", default="4h", help="time limit per run, e.g. 4h, 90m, 1:30:00; a job past it is requeued and resumes (default 4h)")
+    g.add_argument("--max-parallel", type=int, help="at most this many runs at once (default: as the cluster allows)")
+    g.add_argument("--slurm-extra", nargs="*", metavar="KEY=VALUE", default=[], help="more sbatch options, e.g. account=mylab qos=short")
+    g.add_argument("--aggregate-on-cluster", action="store_true", help="build the tables in a last job on the cluster, not here")
     c = sub.add_parser("cohort", help="generate a synthetic cohort, or build one from MIMIC-IV (--mimic-iv, --mimic-note, --mimic-cxr)")
     c.add_argument("--out", required=True)
     c.add_argument("--n", type=int, default=20000)
@@ -135,7 +160,7 @@ def main(argv=None) -> int:
                               f"on {os.cpu_count()} CPU cores ({a.n / dt:.0f} admissions/s)")
             return 0
         res = reproduce(a.profile, a.data, a.cohort, a.results, a.figures, a.runs, a.models, a.seeds, _parse_set(a.set), a.jobs, a.force,
-                        scenario=a.scenario, kernel_per=a.kernel_per)
+                        scenario=a.scenario, kernel_per=a.kernel_per, executor=a.executor, slurm=_slurm_options(a, r))
     except (KeyError, ValueError, FileNotFoundError, FileExistsError, NotADirectoryError, PermissionError, TypeError) as e:
         print(f"mmkd-study: error: {e.args[0] if e.args else e}", file=sys.stderr); return 2
     except KeyboardInterrupt as e:

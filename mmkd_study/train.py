@@ -268,7 +268,8 @@ class Trainer:
             except Exception as e:                        # a damaged checkpoint is reported and the run starts afresh
                 warnings.warn(f"{last}: unreadable checkpoint ({type(e).__name__}: {str(e)[:120]}); starting this run from the beginning")
                 last.unlink()
-        if state is not None: self._load(state)
+        self.resumed_from_step = None                     # a run resumed from its checkpoint says from where (metrics.json)
+        if state is not None: self._load(state); self.resumed_from_step = self.global_step
         else:
             self.global_step, self.done = 0, False; self._new_stage(1)
             torch.manual_seed(self.cfg.seed * 7919 + 1)       # stage 1 starts from the same state, whatever ran before it here

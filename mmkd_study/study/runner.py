@@ -18,11 +18,12 @@ from ..files import atomic_write_text, atomic_write_parquet, file_sha256
 from .grid import MODELS, model_spec
 
 # %% auto #0
-__all__ = ['run_config', 'default_cohort_dir', 'default_mimic_results_dir', 'git_commit', 'package_versions',
+__all__ = ['run_config', 'default_cohort_dir', 'default_mimic_results_dir', 'slurm_job', 'git_commit', 'package_versions',
            'stage1_fingerprint', 'split_sizes', 'evaluate_subsets', 'check_study_splits', 'train_run',
            'study_notebooks_dir', 'check_parameters', 'interrupt_kernels', 'execute_notebook', 'RunOutcome',
            'run_state', 'run_is_complete', 'kernel_groups', 'group_name', 'grid_order', 'StudyInterrupted',
-           'ReproduceResult', 'check_writable', 'default_jobs', 'placement', 'reproduce', 'pretrain_search']
+           'ReproduceResult', 'check_writable', 'default_jobs', 'placement', 'StudyPlan', 'reproduce',
+           'pretrain_search']
 
 # %% ../../nbs/30_runner.ipynb #ee7f0582
 def run_config(profile:str="smoke", # smoke | quick | paper
@@ -49,6 +50,14 @@ def default_mimic_results_dir() -> Path:
     return Path.home() / ".mmkd_study" / "mimic_results"
 
 # %% ../../nbs/30_runner.ipynb #d48677fb
+def slurm_job() -> dict|None:
+    "The Slurm job this process runs in (job id as `squeue` shows it, node, partition, restarts), or None outside Slurm."
+    e = os.environ
+    if "SLURM_JOB_ID" not in e: return None
+    array = e.get("SLURM_ARRAY_JOB_ID")
+    return {"job_id": f"{array}_{e.get('SLURM_ARRAY_TASK_ID')}" if array else e["SLURM_JOB_ID"], "raw_job_id": e["SLURM_JOB_ID"],
+            "node": e.get("SLURMD_NODENAME"), "partition": e.get("SLURM_JOB_PARTITION"), "restarts": int(e.get("SLURM_RESTART_COUNT", 0))}
+
 def git_commit(cwd=None) -> str:
     "The current git commit (with `+dirty` when the tree has changes), or 'unknown'."
     try:
@@ -139,7 +148,7 @@ def _train_torch(cfg:Config, df:pd.DataFrame, cohort_dir:Path, split:np.ndarray,
     extra = {"n_parameters": count_parameters(model),
              "n_trainable_parameters": sum(p.numel() for p in model.parameters() if p.requires_grad),
              "pretrained_encoders": pretrained, "pretrain_or_load_time_s": round(pretrain_s, 2),
-             "shared_stage1": trainer.shared_stage1, "train_time_s": round(train_s, 2),
+             "shared_stage1": trainer.shared_stage1, "resumed_from_step": trainer.resumed_from_step, "train_time_s": round(train_s, 2),
              "epochs_run": epochs, "seconds_per_epoch": round(train_s / max(epochs, 1), 2),
              "train_samples_per_s": round(len(hist) * cfg.train.batch_size / max(train_s, 1e-9), 1) if len(hist) and not trainer.shared_stage1 else None,
              "data_quality": report}
@@ -201,7 +210,7 @@ def train_run(cfg:Config, # the run's configuration (from `run_config`)
               "data_source": cfg.data.source, "data_fingerprint": data_fp,
               "run_fingerprint": cfg.fingerprint(data_fp), "config": cfg.to_dict(),
               "metrics": {"test": evaluate_subsets(pred, "test"), "val": evaluate_subsets(pred, "val")},
-              "versions": package_versions(), "git_commit": git_commit(Path(__file__).parent),
+              "versions": package_versions(), "git_commit": git_commit(Path(__file__).parent), "slurm": slurm_job(),
               "wall_time_s": round(time.time() - start, 2), "peak_rss_mb": _peak_rss_mb(), **extra}
     if "true_risk" in df:      # the synthetic generator knows the truth: keep the oracle beside the model
         oracle = pd.DataFrame({"split": split, "label": df.label, "probability": df.true_risk, "subset": "oracle"})
@@ -282,6 +291,7 @@ class RunOutcome:
     run_dir: Path
     error: str = ""
     notebook: Path|None = None   # the executed training notebook that trained it (its kernel group's)
+    log: Path|None = None        # on Slurm: the job's stdout (its stderr beside it)
 
 def _last_line(text:str) -> str:
     "The last non-empty line of a traceback: the exception and its message."
@@ -385,6 +395,165 @@ def placement(slot:int, jobs:int) -> dict:
     if torch.cuda.is_available(): return {"train.device": f"cuda:{slot % torch.cuda.device_count()}"}
     return {}
 
+@dataclass
+class StudyPlan:
+    "What `reproduce` settles before anything trains: the grid and where everything goes. An executor runs it (the local pool below; Slurm in `31_executors`)."
+    profile: str
+    data: str
+    scenario: str
+    cohort_dir: Path
+    results_dir: Path
+    figures_dir: Path
+    runs_dir: Path
+    models: list
+    seeds: list
+    grid: list                   # (model, seed, cfg) in `grid_order`
+    notebooks_dir: Path
+    overrides: dict
+    data_fingerprint: str
+    n_bootstrap: int
+    force: bool = False
+    progress: bool = True
+    started: float = field(default_factory=time.time)
+    errors: list = field(default_factory=list)     # failed study notebooks (cohort, aggregation)
+
+    def run_dir(self, i:int) -> Path:
+        "The folder of grid item `i`: `<runs>/<model>/seed<seed>`."
+        return self.runs_dir / self.grid[i][0] / f"seed{self.grid[i][1]}"
+
+    def train_parameters(self, idx:list, extra:dict|None=None) -> dict:
+        "The training notebook's parameters for the grid items `idx`, trained in turn in one kernel; `extra` settings go before the user's."
+        first = self.grid[idx[0]]
+        return dict(profile=self.profile, model=first[0], seed=first[1], data=self.data, cohort_dir=str(self.cohort_dir),
+                    run_dir=str(self.run_dir(idx[0])), overrides={**(extra or {}), **self.overrides},
+                    runs=[{"model": self.grid[i][0], "seed": self.grid[i][1], "run_dir": str(self.run_dir(i))} for i in idx])
+
+    def before_training(self, i:int) -> RunOutcome|None:
+        "A complete run's outcome (`skipped`); otherwise None, its last verdict cleared so that it trains (a stopped one resumes)."
+        from tqdm.auto import tqdm
+        model, seed, cfg = self.grid[i]
+        d = self.run_dir(i)
+        state = run_state(d, cfg, self.data_fingerprint)
+        if not self.force and state == "complete": return RunOutcome(model, seed, "skipped", d)
+        if state.startswith("corrupt"): tqdm.write(f"{model} seed {seed}: {state[9:]}; training it again")
+        for name in ("metrics.json", "error.txt"): (d / name).unlink(missing_ok=True)
+        return None
+
+    def after_training(self, i:int, notebook:Path, seen:str="", stopped:bool=False, log:Path|None=None) -> RunOutcome:
+        "Grid item `i`'s outcome once its kernel (or job) ended: complete, failed with its error, or not started (stopped)."
+        model, seed, cfg = self.grid[i]
+        d, error = self.run_dir(i), self.run_dir(i) / "error.txt"
+        if run_state(d, cfg, self.data_fingerprint) == "complete": return RunOutcome(model, seed, "complete", d, notebook=notebook, log=log)
+        if error.exists():            # the run raised; its kernel went on with the next one
+            return RunOutcome(model, seed, "failed", d, _last_line(error.read_text()), notebook, log)
+        if stopped: return RunOutcome(model, seed, "not started", d, notebook=notebook, log=log)
+        return RunOutcome(model, seed, "failed", d, seen or "the notebook ended without it", notebook, log)
+
+    def study_notebook(self, name:str, params:dict) -> None:
+        "Execute the study notebook `name` into the runs folder; a failure is kept in `errors` (the runs' results stay)."
+        try: execute_notebook(self.notebooks_dir / name, self.runs_dir / name, params)
+        except Exception as e: self.errors.append(f"{name}: {type(e).__name__}: {str(e).strip()[-300:]}; see {self.runs_dir / name}")
+
+    def describe_cohort(self) -> None:
+        "The cohort notebook: Table 1 and, on synthetic data, the generator's calibration."
+        self.study_notebook("cohort.ipynb", dict(profile=self.profile, data=self.data, scenario=self.scenario, cohort_dir=str(self.cohort_dir),
+                                                 results_dir=str(self.results_dir), figures_dir=str(self.figures_dir), seeds=self.seeds))
+
+    def aggregate(self) -> None:
+        "The aggregate notebook: Tables 2-5, the figures and REPORT.md from every run of the grid."
+        self.study_notebook("aggregate.ipynb", dict(profile=self.profile, data=self.data, scenario=self.scenario, runs_dir=str(self.runs_dir),
+                                                    results_dir=str(self.results_dir), figures_dir=str(self.figures_dir), models=self.models,
+                                                    seeds=self.seeds, n_bootstrap=self.n_bootstrap,
+                                                    wall_time_s=round(time.time() - self.started, 1)))
+
+    def finish(self, outcomes:list, jobs:int, executor:str="local") -> ReproduceResult:
+        "Log this call in `<runs>/study.json` (appended: a later re-aggregation keeps the full run's time) and return its result."
+        log = self.runs_dir / "study.json"
+        calls = json.loads(log.read_text()).get("calls", []) if log.exists() else []
+        calls.append({"started": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(self.started)), "executor": executor, "jobs": jobs,
+                      "runs": len(self.grid), "trained": sum(o.status == "complete" for o in outcomes),
+                      "wall_time_s": round(time.time() - self.started, 1)})
+        atomic_write_text(log, json.dumps({"profile": self.profile, "data": self.data, "calls": calls}, indent=2))
+        return ReproduceResult(outcomes, self.runs_dir, self.results_dir, self.errors)
+
+def _run_locally(plan:StudyPlan, jobs:int, kernel_per:str) -> ReproduceResult:
+    "Run the plan on this machine: kernel groups on a pool of `jobs` workers, then the aggregation; Ctrl-C stops and keeps checkpoints."
+    from tqdm.auto import tqdm
+    grid, runs_dir = plan.grid, plan.runs_dir
+    slots, next_slot = threading.local(), itertools.count()
+    def slot() -> int:
+        if not hasattr(slots, "id"): slots.id = next(next_slot)
+        return slots.id
+
+    stopping, lock = threading.Event(), threading.Lock()
+    outcomes, live = {}, {}                   # grid index -> RunOutcome; grid index -> run folder of a run now training
+    def one_group(idx:list) -> None:
+        "Train the grid items `idx` in one kernel: the complete ones are skipped, the rest run in turn."
+        todo, now = [], {}
+        for i in idx:
+            if stopping.is_set(): now[i] = RunOutcome(grid[i][0], grid[i][1], "not started", plan.run_dir(i)); continue
+            skipped = plan.before_training(i)
+            if skipped: now[i] = skipped
+            else: todo.append(i)
+        with lock: outcomes.update(now)
+        if not todo: return
+        notebook = (plan.run_dir(todo[0]) if kernel_per == "run" else runs_dir / "notebooks" / group_name(grid, idx)) / "train.ipynb"
+        seen = ""
+        with lock: live.update({i: plan.run_dir(i) for i in todo})
+        try: execute_notebook(plan.notebooks_dir / "train.ipynb", notebook, plan.train_parameters(todo, placement(slot(), jobs)))
+        except Exception as e:
+            seen = f"{type(e).__name__}: {str(e).strip().splitlines()[-1] if str(e).strip() else ''}"
+        now = {i: plan.after_training(i, notebook, seen, stopping.is_set()) for i in todo}
+        with lock:
+            outcomes.update(now)
+            for i in todo: live.pop(i, None)
+
+    pool = ThreadPoolExecutor(max(1, jobs))
+    submitted = []
+    def keep_interrupting():                  # a kernel between two cells ignores one SIGINT: repeat until every run has returned
+        for _ in range(120):
+            if submitted and all(f.done() for f in submitted): return
+            interrupt_kernels(); time.sleep(0.5)
+    def on_ctrl_c(signum, frame):             # Ctrl-C: start nothing more and interrupt the running kernels (they keep their last checkpoint)
+        if not stopping.is_set():
+            tqdm.write("stopping: the running trainings are interrupted, nothing more is started")
+            threading.Thread(target=keep_interrupting, daemon=True).start()
+        stopping.set(); interrupt_kernels()
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, on_ctrl_c) if main_thread else None
+    try:
+        with tqdm(total=len(grid), desc=f"{plan.profile} runs ({jobs} at a time)", unit="run", disable=not plan.progress) as bar:
+            counted = set()
+            def tick():                       # the bar moves when a run writes its metrics, not only when its kernel ends
+                with lock: ended, running = dict(outcomes), dict(live)
+                for i, o in ended.items():
+                    if i in counted: continue
+                    counted.add(i); bar.update(1); bar.set_postfix_str(f"{o.model}/seed{o.seed} {o.status}")
+                    if o.status == "failed":
+                        tqdm.write(f"run failed: {o.model} seed {o.seed} ({o.error}); see {o.notebook or o.run_dir / 'train.ipynb'}")
+                for i, d in running.items():
+                    if i not in counted and (d / "metrics.json").exists():
+                        counted.add(i); bar.update(1); bar.set_postfix_str(f"{grid[i][0]}/seed{grid[i][1]} complete")
+            cohort_nb = pool.submit(plan.describe_cohort)          # Table 1 and the calibration run beside the first trainings
+            futures = [pool.submit(one_group, g) for g in kernel_groups(grid, kernel_per)]
+            submitted += [cohort_nb, *futures]
+            pending = set(futures)
+            while pending:
+                _, pending = wait(pending, timeout=1.0)
+                tick()
+            for f in futures: f.result()
+            cohort_nb.result()
+        if not stopping.is_set(): plan.aggregate()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        if main_thread: signal.signal(signal.SIGINT, previous)
+    if stopping.is_set():
+        done = sum(o.status in ("complete", "skipped") for o in outcomes.values())
+        raise StudyInterrupted(f"interrupted: {done} of {len(grid)} runs complete, the rest stopped or not started; "
+                               "run the same command again to resume (complete runs are kept, stopped ones continue "
+                               "from their last checkpoint)")
+    return plan.finish([outcomes[i] for i in range(len(grid))], jobs)
+
 def reproduce(profile:str="quick", # smoke | quick | paper
               data:str="synthetic", # synthetic | mimic
               cohort_dir=None, # cohort directory (default: data/synthetic_<profile>)
@@ -399,9 +568,10 @@ def reproduce(profile:str="quick", # smoke | quick | paper
               progress:bool=True,
               scenario:str|None=None, # complete_case (the paper's design) | natural (None: the profile's, complete_case)
               kernel_per:str="group", # group: one kernel trains a seed's runs on one split in turn (`kernel_groups`) | run: one per run
+              executor:str="local", # local: this machine | slurm: one Slurm job per run (`31_executors`)
+              slurm=None, # the Slurm jobs' resources: a `SlurmOptions` or a dict of its fields (executor slurm)
              ) -> ReproduceResult:
     "Regenerate the study: cohort, every (model, seed) run, then the tables."
-    from tqdm.auto import tqdm
     from mmkd_study.data import cohort_fingerprint
     started = time.time()
     o = overrides or {}
@@ -414,8 +584,13 @@ def reproduce(profile:str="quick", # smoke | quick | paper
     if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
         raise ValueError(f"--jobs {jobs}: must be a whole number ≥ 1 (trainings at a time)")
     base = validate_config(profile_config(profile, overrides))
-    try: get_device(base.train.device)                     # a GPU that is not there: one line now, not a failure in every run
-    except RuntimeError as e: raise ValueError(f"--set train.device={base.train.device}: {e}") from None
+    if executor not in ("local", "slurm"): raise ValueError(f"--executor {executor}: choose local or slurm")
+    if executor == "slurm":       # imported here: the Slurm executor needs submitit, and it builds on this module's plan
+        from mmkd_study.study.executors import SlurmOptions, run_on_slurm
+        slurm = SlurmOptions.of(slurm).check()             # unreadable resources or no sbatch: one line before anything runs
+    if executor == "local":                                # on a cluster the GPUs are on the nodes, not here
+        try: get_device(base.train.device)                 # a GPU that is not there: one line now, not a failure in every run
+        except RuntimeError as e: raise ValueError(f"--set train.device={base.train.device}: {e}") from None
     cohort_dir = Path(cohort_dir or default_cohort_dir(profile, data)).resolve()
     scenario = base.data.scenario
     beside = "" if scenario == "complete_case" else scenario       # the second scenario's tables never overwrite the primary's
@@ -440,119 +615,16 @@ def reproduce(profile:str="quick", # smoke | quick | paper
     jobs = jobs or default_jobs()
     nbs = Path(notebooks_dir or study_notebooks_dir())
     if kernel_per not in ("group", "run"): raise ValueError(f"--kernel-per {kernel_per}: choose group or run")
-    train_params = dict(profile=profile, model=models[0], seed=0, data=data, cohort_dir=str(cohort_dir),
-                        run_dir="", runs=[], overrides=overrides or {})
-    check_parameters(nbs / "train.ipynb", train_params)     # typos fail before hours of training
+    plan = StudyPlan(profile, data, scenario, cohort_dir, results_dir, figures_dir, runs_dir, models, seeds, grid, nbs, dict(overrides or {}),
+                     "", base.study.n_bootstrap, force, progress, started)
+    check_parameters(nbs / "train.ipynb", plan.train_parameters([0]))     # typos fail before hours of training
     for path, what in ((results_dir, "--results"), (runs_dir, "--runs"), (figures_dir, "--figures")): check_writable(path, what)
     _ensure_cohort(base.updated({"data.source": data}), cohort_dir, progress)
     check_study_splits(cohort_dir, grid, progress)          # a cohort too small, one-class or empty in its design: one line, nothing trained
-    data_fp = cohort_fingerprint(cohort_dir)
-    errors = []
-    def study_notebook(name, params):
-        try: execute_notebook(nbs / name, runs_dir / name, params)
-        except Exception as e: errors.append(f"{name}: {type(e).__name__}: {str(e).strip()[-300:]}; see {runs_dir / name}")
-    slots, next_slot = threading.local(), itertools.count()
-    def slot() -> int:
-        if not hasattr(slots, "id"): slots.id = next(next_slot)
-        return slots.id
+    plan.data_fingerprint = cohort_fingerprint(cohort_dir)
+    if executor == "slurm": return run_on_slurm(plan, slurm)
+    return _run_locally(plan, jobs, kernel_per)
 
-    stopping, lock = threading.Event(), threading.Lock()
-    outcomes, live = {}, {}                   # grid index -> RunOutcome; grid index -> run folder of a run now training
-    def run_dir_of(i): return runs_dir / grid[i][0] / f"seed{grid[i][1]}"
-    def one_group(idx:list) -> None:
-        "Train the grid items `idx` in one kernel: the complete ones are skipped, the rest run in turn."
-        todo, now = [], {}
-        for i in idx:
-            model, seed, cfg = grid[i]
-            run_dir = run_dir_of(i)
-            if stopping.is_set(): now[i] = RunOutcome(model, seed, "not started", run_dir); continue
-            state = run_state(run_dir, cfg, data_fp)
-            if not force and state == "complete": now[i] = RunOutcome(model, seed, "skipped", run_dir); continue
-            if state.startswith("corrupt"): tqdm.write(f"{model} seed {seed}: {state[9:]}; training it again")
-            for name in ("metrics.json", "error.txt"): (run_dir / name).unlink(missing_ok=True)
-            todo.append(i)
-        with lock: outcomes.update(now)
-        if not todo: return
-        notebook = (run_dir_of(todo[0]) if kernel_per == "run" else runs_dir / "notebooks" / group_name(grid, idx)) / "train.ipynb"
-        first, seen = grid[todo[0]], ""
-        with lock: live.update({i: run_dir_of(i) for i in todo})
-        try:
-            execute_notebook(nbs / "train.ipynb", notebook,
-                             {**train_params, "model": first[0], "seed": first[1], "run_dir": str(run_dir_of(todo[0])),
-                              "runs": [{"model": grid[i][0], "seed": grid[i][1], "run_dir": str(run_dir_of(i))} for i in todo],
-                              "overrides": {**placement(slot(), jobs), **(overrides or {})}})
-        except Exception as e:
-            seen = f"{type(e).__name__}: {str(e).strip().splitlines()[-1] if str(e).strip() else ''}"
-        now = {}
-        for i in todo:
-            model, seed, cfg = grid[i]
-            error = run_dir_of(i) / "error.txt"
-            if run_state(run_dir_of(i), cfg, data_fp) == "complete": now[i] = RunOutcome(model, seed, "complete", run_dir_of(i), notebook=notebook)
-            elif error.exists():           # the run raised; the kernel went on with the next one
-                now[i] = RunOutcome(model, seed, "failed", run_dir_of(i), _last_line(error.read_text()), notebook)
-            elif stopping.is_set(): now[i] = RunOutcome(model, seed, "not started", run_dir_of(i), notebook=notebook)
-            else: now[i] = RunOutcome(model, seed, "failed", run_dir_of(i), seen or "the notebook ended without it", notebook)
-        with lock:
-            outcomes.update(now)
-            for i in todo: live.pop(i, None)
-
-    pool = ThreadPoolExecutor(max(1, jobs))
-    submitted = []
-    def keep_interrupting():                  # a kernel between two cells ignores one SIGINT: repeat until every run has returned
-        for _ in range(120):
-            if submitted and all(f.done() for f in submitted): return
-            interrupt_kernels(); time.sleep(0.5)
-    def on_ctrl_c(signum, frame):             # Ctrl-C: start nothing more and interrupt the running kernels (they keep their last checkpoint)
-        if not stopping.is_set():
-            tqdm.write("stopping: the running trainings are interrupted, nothing more is started")
-            threading.Thread(target=keep_interrupting, daemon=True).start()
-        stopping.set(); interrupt_kernels()
-    main_thread = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGINT, on_ctrl_c) if main_thread else None
-    try:
-        with tqdm(total=len(grid), desc=f"{profile} runs ({jobs} at a time)", unit="run", disable=not progress) as bar:
-            counted = set()
-            def tick():                       # the bar moves when a run writes its metrics, not only when its kernel ends
-                with lock: ended, running = dict(outcomes), dict(live)
-                for i, o in ended.items():
-                    if i in counted: continue
-                    counted.add(i); bar.update(1); bar.set_postfix_str(f"{o.model}/seed{o.seed} {o.status}")
-                    if o.status == "failed":
-                        tqdm.write(f"run failed: {o.model} seed {o.seed} ({o.error}); see {o.notebook or o.run_dir / 'train.ipynb'}")
-                for i, d in running.items():
-                    if i not in counted and (d / "metrics.json").exists():
-                        counted.add(i); bar.update(1); bar.set_postfix_str(f"{grid[i][0]}/seed{grid[i][1]} complete")
-            # the cohort notebook (Table 1, calibration) runs beside the first trainings
-            cohort_nb = pool.submit(study_notebook, "cohort.ipynb", dict(profile=profile, data=data, scenario=scenario, cohort_dir=str(cohort_dir),
-                                                                         results_dir=str(results_dir), figures_dir=str(figures_dir),
-                                                                         seeds=seeds))
-            futures = [pool.submit(one_group, g) for g in kernel_groups(grid, kernel_per)]
-            submitted += [cohort_nb, *futures]
-            pending = set(futures)
-            while pending:
-                _, pending = wait(pending, timeout=1.0)
-                tick()
-            for f in futures: f.result()
-            cohort_nb.result()
-        if not stopping.is_set():
-            study_notebook("aggregate.ipynb", dict(profile=profile, data=data, scenario=scenario, runs_dir=str(runs_dir), results_dir=str(results_dir),
-                                                   figures_dir=str(figures_dir), models=models, seeds=seeds,
-                                                   n_bootstrap=base.study.n_bootstrap, wall_time_s=round(time.time() - started, 1)))
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-        if main_thread: signal.signal(signal.SIGINT, previous)
-    if stopping.is_set():
-        done = sum(o.status in ("complete", "skipped") for o in outcomes.values())
-        raise StudyInterrupted(f"interrupted: {done} of {len(grid)} runs complete, the rest stopped or not started; "
-                               "run the same command again to resume (complete runs are kept, stopped ones continue "
-                               "from their last checkpoint)")
-    outcomes = [outcomes[i] for i in range(len(grid))]
-    log = runs_dir / "study.json"                  # every call, appended: a later re-aggregation keeps the full run's time
-    calls = json.loads(log.read_text()).get("calls", []) if log.exists() else []
-    calls.append({"started": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(started)), "jobs": jobs, "runs": len(grid),
-                  "trained": sum(o.status == "complete" for o in outcomes), "wall_time_s": round(time.time() - started, 1)})
-    atomic_write_text(log, json.dumps({"profile": profile, "data": data, "calls": calls}, indent=2))
-    return ReproduceResult(outcomes, runs_dir, results_dir, errors)
 
 # %% ../../nbs/30_runner.ipynb #91cb38e2
 def pretrain_search(profile:str, modality:str, rates, # the encoder and its candidate pretraining rates
