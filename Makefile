@@ -45,7 +45,15 @@ reproduce-second-generator: install
 	$(BIN)/mmkd-study reproduce --profile second_generator --data $(DATA)
 	$(BIN)/mmkd-study compare-verdicts --primary results --second results/second_generator
 
-test: install test-notebooks test-python
+# make test starts a local single-node Slurm (scripts/local_slurm.sh) for the Slurm executor's tests and stops it after,
+# unless one was already running. Where it cannot start (not root, no apt) those tests are skipped, except in CI (CI set),
+# where that is a failure.
+SLURM := scripts/local_slurm.sh
+test: install
+	@was=0; $(SLURM) status 2>/dev/null && was=1; \
+	if [ $$was = 0 ]; then $(SLURM) start || { [ -z "$$CI" ] || exit 1; echo "make test: no local Slurm (see above): tests/test_slurm.py will skip" >&2; }; fi; \
+	status=0; $(MAKE) --no-print-directory test-notebooks test-python || status=$$?; \
+	if [ $$was = 0 ]; then $(SLURM) stop || true; fi; exit $$status
 
 # nbdev_test runs every module notebook (study notebooks are run by the smoke test in tests/).
 test-notebooks: install
