@@ -1,6 +1,6 @@
 """The study grid through `--executor slurm` on a real Slurm cluster (the single-node one `scripts/local_slurm.sh start`
 makes here; `make test` starts and stops it). Skipped only where `sbatch` is absent and CI is unset: in CI it must run."""
-import json, os, shutil, subprocess, threading, time
+import json, shutil, subprocess, threading, time
 from pathlib import Path
 import nbformat
 import pandas as pd
@@ -11,15 +11,6 @@ TABLES = ("table1_cohort.csv", "table2_comparison.csv", "table3_missing.csv", "t
           "table5_subgroups.csv")
 FAST = {"poll_s": 1, "mem_per_run": "2G", "time_per_run": "20m"}      # the local node has 2 CPUs and about 23 GB
 
-@pytest.fixture(scope="module")
-def cluster():
-    if shutil.which("sbatch") is None:
-        if os.environ.get("CI"): pytest.fail("CI must run the Slurm tests, but sbatch is not on PATH: .ci/run starts scripts/local_slurm.sh")
-        pytest.skip("no Slurm here (sbatch is not on PATH): scripts/local_slurm.sh start makes a local one")
-    r = subprocess.run(["sinfo", "-h", "-o", "%T"], capture_output=True, text=True)
-    if r.returncode or not r.stdout.strip():
-        pytest.fail(f"sbatch is here but no Slurm controller answers ({r.stderr.strip()}): start one with scripts/local_slurm.sh start")
-
 def _tables_equal(a:Path, b:Path) -> None:
     for name in TABLES:
         x, y = (pd.read_csv(d / name, keep_default_na=False) for d in (a, b))
@@ -29,9 +20,7 @@ def _queue() -> set:
     out = subprocess.run(["squeue", "-h", "-r", "-o", "%i"], capture_output=True, text=True, check=True).stdout
     return set(out.split())
 
-def _copy_cohort(src:Path, dst:Path) -> Path:
-    shutil.copytree(src, dst, ignore=shutil.ignore_patterns("cache"))     # the same data, nothing pretrained
-    return dst
+from conftest import copy_cohort as _copy_cohort
 
 @pytest.fixture(scope="module")
 def studies(cluster, tmp_path_factory):
