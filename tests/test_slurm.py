@@ -126,3 +126,33 @@ def test_a_cancelled_job_resumes_from_its_checkpoint_when_submitted_again(studie
     for name in ("table2_comparison.csv", "table3_missing.csv", "table4_ablation.csv"):
         x, y = (pd.read_csv(p / name, keep_default_na=False) for p in (tmp_path / "ref", tmp_path / "results"))
         pd.testing.assert_frame_equal(x, y, check_exact=True, obj=name)
+
+def test_the_tables_can_be_built_by_a_last_job_on_the_cluster(cluster, tmp_path):
+    out = reproduce("smoke", cohort_dir=tmp_path / "cohort", results_dir=tmp_path / "results", progress=False, models=["tabular_logreg"],
+                    executor="slurm", slurm={**FAST, "aggregate_on_cluster": True})
+    assert out.ok, out.errors
+    logs = sorted((tmp_path / "results/runs/smoke/slurm/logs").glob("*_log.out"))
+    assert len(logs) == 2                                             # the run's job and the aggregation's
+    assert (tmp_path / "results/table2_comparison.csv").exists() and (tmp_path / "results/runs/smoke/aggregate.ipynb").exists()
+
+def test_ctrl_c_while_waiting_leaves_the_jobs_running_and_a_second_call_waits_for_them(cluster, tmp_path):
+    import os, signal, sys
+    exe = Path(sys.executable).parent / "mmkd-study"
+    cmd = [str(exe), "reproduce", "--profile", "smoke", "--cohort", str(tmp_path / "cohort"), "--results", str(tmp_path / "results"),
+           "--models", "tabular_only", "tabular_logreg", "--executor", "slurm", "--mem-per-run", "2G"]
+    p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    ledger = tmp_path / "results/runs/smoke/slurm/jobs.json"
+    deadline = time.time() + 600                                   # a guard against a hang, not a timing claim
+    while time.time() < deadline and not ledger.exists() and p.poll() is None: time.sleep(0.2)
+    assert ledger.exists(), p.communicate()[1][-2000:]
+    submitted = {k: v["job_id"] for k, v in json.loads(ledger.read_text()).items()}
+    os.killpg(p.pid, signal.SIGINT)                                # Ctrl-C in its terminal; no terminal to ask on: the jobs keep running
+    _, err = p.communicate(timeout=300)
+    assert p.returncode == 130 and "run the same command again" in err and "cancelled" not in err, err[-2000:]
+    again = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=900)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert {k: v["job_id"] for k, v in json.loads(ledger.read_text()).items()} == submitted     # waited for, not submitted again
+    for model in ("tabular_only", "tabular_logreg"):
+        rec = json.loads((tmp_path / f"results/runs/smoke/{model}/seed0/metrics.json").read_text())
+        assert rec["slurm"]["job_id"] == submitted[f"{model}/seed0"]
+    assert (tmp_path / "results/table2_comparison.csv").exists()
