@@ -24,7 +24,9 @@ install_packages() {
   command -v slurmctld >/dev/null && command -v slurmd >/dev/null && command -v sbatch >/dev/null && command -v munged >/dev/null && return
   [ "$(id -u)" = 0 ] || die "Slurm is not installed and this is not root: apt-get install slurmctld slurmd slurm-client munge"
   echo "installing Debian's Slurm and munge (about a minute)"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q slurmctld slurmd slurm-client munge >"$DIR/apt.log" 2>&1 \
+  local pkgs="slurmctld slurmd slurm-client munge"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q $pkgs >"$DIR/apt.log" 2>&1 \
+    || { apt-get update -q >>"$DIR/apt.log" 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $pkgs >>"$DIR/apt.log" 2>&1; } \
     || { tail -20 "$DIR/apt.log" >&2; die "apt-get install failed (log: $DIR/apt.log)"; }
 }
 
