@@ -156,3 +156,22 @@ def test_ctrl_c_while_waiting_leaves_the_jobs_running_and_a_second_call_waits_fo
         rec = json.loads((tmp_path / f"results/runs/smoke/{model}/seed0/metrics.json").read_text())
         assert rec["slurm"]["job_id"] == submitted[f"{model}/seed0"]
     assert (tmp_path / "results/table2_comparison.csv").exists()
+
+def test_a_job_at_its_time_limit_is_requeued_and_resumes_from_its_checkpoint(cluster, tmp_path):
+    # proposed pauses after its first checkpoint (PAUSE); Slurm's warning before the 3-minute limit (submitit asks for
+    # SIGUSR2 90 s ahead) makes submitit requeue the job, which resumes. go-on is made at the pause so the requeued job runs through.
+    nbs = _notebooks_with(tmp_path, PAUSE)
+    run = tmp_path / "results/runs/smoke/proposed/seed0"
+    def let_it_go_on():
+        deadline = time.time() + 600
+        while time.time() < deadline and not (run / "paused").exists(): time.sleep(0.2)
+        (run / "go-on").touch()
+    threading.Thread(target=let_it_go_on, daemon=True).start()
+    out = reproduce("smoke", cohort_dir=tmp_path / "cohort", results_dir=tmp_path / "results", notebooks_dir=nbs, progress=False,
+                    models=["proposed"], executor="slurm", slurm={**FAST, "time_per_run": "3m"})
+    assert out.ok and [o.status for o in out.runs] == ["complete"], [(o.model, o.status, o.error) for o in out.runs]
+    rec = json.loads((run / "metrics.json").read_text())
+    job = json.loads((tmp_path / "results/runs/smoke/slurm/jobs.json").read_text())["proposed/seed0"]["job_id"]
+    assert rec["slurm"]["job_id"] == job and rec["slurm"]["restarts"] >= 1        # the same job, requeued
+    assert rec["resumed_from_step"] is not None and rec["resumed_from_step"] > 0   # from the checkpoint it had reached
+    assert "Requeued job" in (run / "slurm.out").read_text()
