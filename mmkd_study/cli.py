@@ -15,13 +15,13 @@ from .study.runner import pretrain_search, reproduce
 __all__ = ['main']
 
 # %% ../nbs/50_cli.ipynb #b9de6902
-def _parse_set(items) -> dict:
-    "`key=value` pairs; values are read as JSON when they parse (numbers, booleans, lists), else as text."
+def _parse_set(items, option:str="--set", as_json:bool=True) -> dict:
+    "`key=value` pairs given to `option`; values are read as JSON when `as_json` and they parse (numbers, booleans, lists), else as text."
     out = {}
     for item in items or []:
-        if "=" not in item: raise SystemExit(f"--set expects key=value, got {item!r}")
-        k, v = item.split("=", 1)
-        try: out[k] = json.loads(v)
+        k, sep, v = item.partition("=")
+        if not sep or not k: raise ValueError(f"{option} {item!r}: give KEY=VALUE, e.g. " + ("train.lr_other=3e-4" if option == "--set" else "account=mylab"))
+        try: out[k] = json.loads(v) if as_json else v
         except json.JSONDecodeError: out[k] = v
     return out
 
@@ -29,11 +29,7 @@ def _slurm_options(a, parser) -> dict|None:
     "The Slurm options of `reproduce` as `SlurmOptions` fields; None for a local run (where giving one is an error)."
     given = dict(partition=a.slurm_partition, gpus_per_run=a.gpus_per_run, cpus_per_run=a.cpus_per_run, mem_per_run=a.mem_per_run,
                  time_per_run=a.time_per_run, max_parallel=a.max_parallel, aggregate_on_cluster=a.aggregate_on_cluster)
-    extra = {}
-    for item in a.slurm_extra:
-        k, sep, v = item.partition("=")
-        if not sep or not k: raise ValueError(f"--slurm-extra {item!r}: give KEY=VALUE, e.g. account=mylab")
-        extra[k] = v
+    extra = _parse_set(a.slurm_extra, "--slurm-extra", as_json=False)     # sbatch reads every value as text
     if a.executor == "slurm": return {**given, "extra": extra}
     changed = [f"--{k.replace('_', '-')}" for k, v in given.items() if v != parser.get_default(k)] + (["--slurm-extra"] if extra else [])
     if changed: raise ValueError(f"{', '.join(changed)}: only with --executor slurm")

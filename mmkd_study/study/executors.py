@@ -191,19 +191,17 @@ def run_on_slurm(plan:StudyPlan, options=None) -> ReproduceResult:
     if opts.aggregate_on_cluster:
         final = _submit(plan, replace(opts, gpus_per_run=0, max_parallel=None), folder / "logs", f"mmkd-{plan.profile}-aggregate",
                         [(_aggregate_job, plan)], earlier)[0]
-    n_new = sum(1 for i in todo)
+    n_new = len(todo)
     if plan.progress:
         tqdm.write(f"submitted {n_new} run(s) to Slurm" + (f", waiting for {len(watch) - n_new} submitted before" if len(watch) > n_new else "")
                    + f"; {len(outcomes)} complete; logs in {folder / 'logs'}")
-    def log_of(i): return Path(ledger.get(_key(plan, i), {}).get("stdout", "")) if _key(plan, i) in ledger else None
-    def err_of(i): return Path(ledger[_key(plan, i)]["stderr"]) if _key(plan, i) in ledger else None
     def settle(i, queue) -> bool:
         "Record grid item i's outcome once its job has left the queue (or its run is complete); True when settled."
-        _, _, cfg = plan.grid[i]
         if queue.get(watch[i]) in _ALIVE: return False
-        seen = _last_error_line(err_of(i)) if err_of(i) else ""
-        outcomes[i] = plan.after_training(i, plan.run_dir(i) / "train.ipynb", seen or "its Slurm job ended without completing it",
-                                          log=log_of(i))
+        entry = ledger.get(_key(plan, i))           # absent for a run found complete before anything was submitted
+        log, err = (Path(entry["stdout"]), Path(entry["stderr"])) if entry else (None, None)
+        seen = _last_error_line(err) if err else ""
+        outcomes[i] = plan.after_training(i, plan.run_dir(i) / "train.ipynb", seen or "its Slurm job ended without completing it", log=log)
         return True
 
     pool = ThreadPoolExecutor(1)
