@@ -11,7 +11,7 @@ STAMP  := $(VENV)/.installed-$(KEY)
 PROFILE ?= quick
 DATA    ?= synthetic
 
-.PHONY: install reproduce reproduce-natural reproduce-end-to-end reproduce-second-generator test test-notebooks test-python smoke bench-synthetic bench-mimic lab clean-venv
+.PHONY: install docs test-docs reproduce reproduce-natural reproduce-end-to-end reproduce-second-generator test test-notebooks test-python smoke bench-synthetic bench-mimic lab clean-venv
 
 install: $(STAMP)
 
@@ -45,11 +45,14 @@ reproduce-second-generator: install
 	$(BIN)/mmkd-study reproduce --profile second_generator --data $(DATA)
 	$(BIN)/mmkd-study compare-verdicts --primary results --second results/second_generator
 
+# make test installs Debian's chromium when it can (scripts/ensure_chromium.sh) for the site's browser test, which builds
+# a small site; without chromium that test skips, except in CI.
 # make test starts a local single-node Slurm (scripts/local_slurm.sh) for the Slurm executor's tests and stops it after,
 # unless one was already running. Where it cannot start (not root, no apt) those tests are skipped, except in CI (CI set),
 # where that is a failure.
 SLURM := scripts/local_slurm.sh
 test: install
+	@scripts/ensure_chromium.sh || [ -z "$$CI" ] || exit 1
 	@was=0; $(SLURM) status 2>/dev/null && was=1; \
 	if [ $$was = 0 ]; then $(SLURM) start || { [ -z "$$CI" ] || exit 1; echo "make test: no local Slurm (see above): tests/test_slurm.py will skip" >&2; }; fi; \
 	status=0; $(MAKE) --no-print-directory test-notebooks test-python || status=$$?; \
@@ -62,6 +65,17 @@ test-notebooks: install
 # pytest also checks that notebooks are clean and the package is in sync, and runs the smoke study.
 test-python: install
 	$(BIN)/python -m pytest tests/ -q
+
+# The study's site (docs/build.py): every module notebook executed and shown as nbdev's docs show it, the study notebooks
+# as a smoke study runs them, REPORT.md and the benchmarks; Sphinx + myst-nb. Open _docs/html/index.html.
+docs: install
+	$(BIN)/python docs/build.py
+
+# The full site in headless Chromium: every page, image, link and anchor; screenshots in _docs/screenshots (make docs first).
+test-docs: install
+	@scripts/ensure_chromium.sh || [ -z "$$CI" ] || exit 1
+	@test -f _docs/html/index.html || { echo "make test-docs: no site in _docs/html; run make docs first" >&2; exit 1; }
+	MMKD_DOCS_SITE=_docs/html $(BIN)/python -m pytest tests/test_docs_site.py -q
 
 bench-synthetic: install
 	$(BIN)/mmkd-study cohort --out data/bench_20000 --n 20000 --image-size 224 --bench
