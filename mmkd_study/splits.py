@@ -11,7 +11,7 @@ import pandas as pd
 SPLITS = ("train", "val", "test")
 
 # %% auto #0
-__all__ = ['SPLITS', 'split_cohort', 'modality_presence', 'complete_case', 'study_split', 'check_splits']
+__all__ = ['SPLITS', 'split_cohort', 'modality_presence', 'complete_case', 'study_split', 'observed_subsets', 'check_splits']
 
 # %% ../nbs/02_splits.ipynb #bde4ed9f
 def _apportion(n:int, fractions) -> np.ndarray:
@@ -77,6 +77,16 @@ def study_split(df:pd.DataFrame, # cohort table
     split = split_cohort(df, seed, fractions, unit, strata)
     if scenario == "complete_case": split = split.where(complete_case(df), "excluded")
     return split
+
+# %% ../nbs/02_splits.ipynb #ea1aa07d
+def observed_subsets(df:pd.DataFrame, # cohort table
+                    ) -> pd.Series:
+    "Each admission's modalities as the cohort declares them (`modality_presence`), as an ordered category of subset names; `none` for none."
+    from mmkd_study.config import MODALITIES, modality_subsets, subset_name
+    has = modality_presence(df)
+    names = ["+".join(m for m, h in zip(MODALITIES, row) if h) or "none" for row in zip(*(has[m] for m in MODALITIES))]
+    levels = [subset_name(s) for s in modality_subsets()] + ["none"]
+    return pd.Series(pd.Categorical(names, categories=levels, ordered=True), index=df.index, name="modalities it has")
 
 # %% ../nbs/02_splits.ipynb #241fcef8
 def check_splits(split, # study_split's labels

@@ -7,7 +7,7 @@ from mmkd_study.config import modality_subsets, subset_name
 from mmkd_study.study.runner import reproduce, study_notebooks_dir
 from mmkd_study.data import load_cohort
 from mmkd_study.reference import VIEW_CEILING
-from mmkd_study.splits import complete_case
+from mmkd_study.splits import complete_case, observed_subsets
 
 @pytest.fixture(scope="module")
 def smoke(tmp_path_factory):
@@ -38,6 +38,8 @@ def test_smoke_study_runs_end_to_end(smoke):
     cal = pd.read_csv(d / "results/synthetic_calibration.csv")
     assert cal.model.tolist()[:2] == ["oracle (true risk)", VIEW_CEILING] and cal.auroc_mean.between(0, 1).all()
     assert "complete-case" in report and "excluded" in report
+    t5 = pd.read_csv(d / "results/table5_subgroups.csv")       # the complete-case design: one group of real missingness, all three
+    assert t5[t5.characteristic == "modalities it has"].level.unique().tolist() == ["image+text+tabular"]
 
 def test_the_default_design_is_complete_case(smoke):
     res, d = smoke
@@ -149,3 +151,9 @@ def test_the_natural_scenario_keeps_every_admission_and_writes_beside_the_primar
     pred = pd.read_parquet(res.runs_dir / "concat_logreg" / "seed0" / "predictions.parquet")
     assert pred.hadm_id.nunique() == len(df) and not complete_case(df).all()    # every admission, with what it has
     assert "natural missingness" in (res.results_dir / "REPORT.md").read_text()
+    t5 = pd.read_csv(res.results_dir / "table5_subgroups.csv")     # missingness as it occurs: test admissions by what they really have
+    tested = df[df.hadm_id.isin(pred.hadm_id[pred.split == "test"])]
+    expected = {k: v for k, v in observed_subsets(tested).value_counts().items() if v}
+    assert len(expected) > 1
+    for model, g in t5[t5.characteristic == "modalities it has"].groupby("model"):
+        assert dict(zip(g.level, g.n.astype(int))) == expected, model
