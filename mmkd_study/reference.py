@@ -9,12 +9,12 @@ import pandas as pd
 from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import roc_auc_score, average_precision_score
 from sklearn.preprocessing import StandardScaler
 
 from .config import MODALITIES, REFERENCE_MODELS, tabular_features
 from .data import TabularScaler, load_images
 from .splits import split_cohort, study_split, modality_presence, complete_case
+from .stats import auroc, auprc
 
 # %% auto #0
 __all__ = ['VIEW_CEILING', 'ModalityFeatures', 'design_matrix', 'ReferenceModel', 'view_ceiling', 'calibration_report',
@@ -99,7 +99,7 @@ def view_ceiling(df:pd.DataFrame, # a synthetic cohort table (with `view_<modali
     return pd.concat(out, ignore_index=True)
 
 # %% ../nbs/04_reference.ipynb #228c9541
-def _metrics(y, p): return roc_auc_score(y, p), average_precision_score(y, p)
+def _metrics(y, p): return auroc(y, p), auprc(y, p)       # the study's one AUROC and AUPRC (11_stats)
 
 def calibration_report(df:pd.DataFrame, # a synthetic cohort table (with `true_risk`)
                        cohort_dir, # its directory (for the images)

@@ -78,7 +78,7 @@ def study_split(df:pd.DataFrame, # cohort table
     if scenario == "complete_case": split = split.where(complete_case(df), "excluded")
     return split
 
-# %% ../nbs/02_splits.ipynb #ea1aa07d
+# %% ../nbs/02_splits.ipynb #535b0824
 def observed_subsets(df:pd.DataFrame, # cohort table
                     ) -> pd.Series:
     "Each admission's modalities as the cohort declares them (`modality_presence`), as an ordered category of subset names; `none` for none."

@@ -89,12 +89,11 @@ def split_sizes(split:np.ndarray, label:np.ndarray) -> dict:
 
 def evaluate_subsets(pred:pd.DataFrame, split:str="test") -> dict:
     "AUROC, AUPRC, n and prevalence per modality subset on one split of a predictions table."
-    from sklearn.metrics import roc_auc_score, average_precision_score
+    from mmkd_study.stats import auroc, auprc
     out = {}
     for name, g in pred[pred.split == split].groupby("subset", sort=False):
         ok = g.label.nunique() == 2
-        out[name] = {"auroc": float(roc_auc_score(g.label, g.probability)) if ok else None,
-                     "auprc": float(average_precision_score(g.label, g.probability)) if ok else None,
+        out[name] = {"auroc": auroc(g.label, g.probability) if ok else None, "auprc": auprc(g.label, g.probability) if ok else None,
                      "n": int(len(g)), "prevalence": float(g.label.mean())}
     return out
 
