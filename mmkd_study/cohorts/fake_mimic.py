@@ -15,11 +15,12 @@ from PIL import Image
 
 from ..config import tabular_features
 from ..files import atomic_write
-from .synthetic import _hpi, _item_spec, draw_cxr
+from .synthetic import synthetic_hpi, item_spec, draw_cxr
+from .mimic import cxr_relative_path       # the images sit where the builder looks for them
 
 # %% auto #0
 __all__ = ['FAKE_VERSIONS', 'SCENARIOS', 'CHART_TEXT_LEVELS', 'OUTCOME_SENTENCES', 'chart_items', 'clean_hpi_reference',
-           'cxr_path', 'FakeMimicTree', 'expected_flow', 'make_fake_mimic', 'load_fake_truth']
+           'FakeMimicTree', 'expected_flow', 'make_fake_mimic', 'load_fake_truth']
 
 # %% ../../nbs/12_fake_mimic.ipynb #77c7e9d9
 FAKE_VERSIONS = ("2.2", "3.1", "1.0")
@@ -122,7 +123,7 @@ _CHART_FILLER = list(range(224000, 224060))
 
 def _values(itemid:str, source:str, label:np.ndarray, rng:np.random.Generator) -> np.ndarray:
     "Plausible values of an item, shifted a little for deaths so that models find some signal."
-    median, spread, load, is_log, _, _ = _item_spec(itemid, source)
+    median, spread, load, is_log, _, _ = item_spec(itemid, source)
     z = np.clip(2 * load, -0.9, 0.9) * (label - 0.16) / 0.37 + rng.standard_normal(len(label))
     v = np.exp(np.log(max(median, 1e-3)) + spread * z) if is_log else median + max(spread, 0.5) * z
     return np.round(v, 2)
@@ -311,7 +312,7 @@ _SECTIONS_AFTER = ["Past Medical History:", "PMH:", "REVIEW OF SYSTEMS:", "Socia
 
 def _hpi_sentences(age:int, gender:str, label:int, rng:np.random.Generator) -> tuple[list[str], list[str]]:
     "The HPI's clean sentences (with blanks) and the outcome sentences mixed into it."
-    text = _hpi(rng.normal(1.0 if label else -0.3, 1.0), age, gender, rng)
+    text = synthetic_hpi(rng.normal(1.0 if label else -0.3, 1.0), age, gender, rng)
     sentences = [s.strip() for s in re.split(r"(?<=\.)\s+", text) if s.strip()]
     sentences[0] = sentences[0].replace(f"{age} year old", f"{rng.choice(_BLANK_OPENERS[gender])} {age} year old", 1)
     sentences = [s[0].upper() + s[1:] for s in sentences]
@@ -381,10 +382,6 @@ def _cxr_studies(adm:pd.DataFrame, rng:np.random.Generator, T:pd.Timedelta) -> t
     meta["ProcedureCodeSequence_CodeMeaning"] = "CHEST (PA AND LAT)"
     meta["PatientOrientationCodeSequence_CodeMeaning"] = "Erect"
     return meta, pd.Series(expected, name="expected_dicom_id")
-
-def cxr_path(subject_id:int, study_id:int, dicom_id:str) -> str:
-    "MIMIC-CXR-JPG's relative path of an image."
-    return f"files/p{str(subject_id)[:2]}/p{subject_id}/s{study_id}/{dicom_id}.jpg"
 
 # %% ../../nbs/12_fake_mimic.ipynb #eea4888e
 @dataclass
@@ -483,7 +480,7 @@ def make_fake_mimic(out_dir, # directory to write (created)
     split = meta[["dicom_id", "study_id", "subject_id"]].assign(split=rng.choice(["train", "validate", "test"], len(meta), p=[.95, .03, .02]))
     _write_table(split, cxr_dir / f"mimic-cxr-2.0.0-split.{cxr_fmt}", cxr_fmt)
     label_of = adm.set_index("subject_id").hospital_expire_flag.groupby(level=0).max()
-    jobs = [(cxr_path(m.subject_id, m.study_id, m.dicom_id), 1.5 * label_of[m.subject_id] - 0.3, m.ViewPosition in ("PA", "AP"))
+    jobs = [(cxr_relative_path(m.subject_id, m.study_id, m.dicom_id), 1.5 * label_of[m.subject_id] - 0.3, m.ViewPosition in ("PA", "AP"))
             for m in meta.itertuples()]
     chunks = [(jobs[i:i + 500], str(cxr_dir), image_size, seed) for i in range(0, len(jobs), 500)]
     if workers > 1:

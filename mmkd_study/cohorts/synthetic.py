@@ -19,7 +19,7 @@ from ..files import atomic_write_parquet, atomic_write_text
 # %% auto #0
 __all__ = ['RISK_WEIGHTS', 'LAB_SPECS', 'CHART_SPECS', 'ORDINAL_SCALES', 'TABULAR_SIGNAL', 'HIGH_RISK_HISTORY',
            'LOW_RISK_HISTORY', 'SEVERE_COMPLAINTS', 'MILD_COMPLAINTS', 'SYMPTOMS', 'SEVERE_COURSE', 'MILD_COURSE',
-           'risk_weights', 'modality_view', 'true_logit', 'draw_cxr', 'make_cohort']
+           'risk_weights', 'modality_view', 'true_logit', 'item_spec', 'synthetic_hpi', 'draw_cxr', 'make_cohort']
 
 # %% ../../nbs/01_synthetic.ipynb #df2c1dac
 RISK_WEIGHTS = {"shared": 1.3, "tabular": 1.8, "text": 1.3, "image": 1.3}
@@ -119,7 +119,7 @@ ORDINAL_SCALES = {"220739": (1, 4, 4), "223900": (1, 5, 5), "223901": (1, 6, 6),
 
 TABULAR_SIGNAL = 2.0                                           # scales every loading: tabular is the easiest modality
 
-def _item_spec(itemid:str, source:str) -> tuple:
+def item_spec(itemid:str, source:str) -> tuple:
     "Named items from the tables above; unnamed ones get a generic scale fixed by their itemid."
     specs = LAB_SPECS if source == "hosp/labevents" else CHART_SPECS
     if itemid in specs: return specs[itemid]
@@ -139,7 +139,7 @@ def _tabular_values(df:pd.DataFrame, seed:int, severity_missingness:float, missi
     cols = {}
     spec = tabular_features()
     for row in spec[spec.kind == "numeric"].iloc[1:].itertuples():   # anchor_age comes with the patient
-        median, spread, load, is_log, measured, sick = _item_spec(row.feature, row.source)
+        median, spread, load, is_log, measured, sick = item_spec(row.feature, row.source)
         load = float(np.clip(TABULAR_SIGNAL * load, -0.9, 0.9))
         z = load * view + math.sqrt(1 - load**2) * rng.standard_normal(n)
         if row.feature in ORDINAL_SCALES:                      # GCS and RASS: typical when well, lower when sick
@@ -178,7 +178,7 @@ MILD_COURSE = ["in the ed vitals were stable", "she was comfortable on room air"
                "labs were largely unremarkable", "she received iv fluids and antiemetics with improvement",
                "she was admitted to the floor for further workup", "pain was controlled with tylenol"]
 
-def _hpi(view:float, age:int, gender:str, rng:np.random.Generator) -> str:
+def synthetic_hpi(view:float, age:int, gender:str, rng:np.random.Generator) -> str:
     "One HPI; the number of high-risk phrases grows with `view` (the text's view of the risk)."
     she = "she" if gender == "F" else "he"
     k_high = rng.poisson(0.7 * math.exp(1.1 * view))
@@ -280,7 +280,7 @@ def make_cohort(out_dir, # directory to write; created if absent
     has_img = rng.random(len(df)) >= expit(_logit(missing_image) - 0.8 * severity_missingness * sev)
     has_txt = rng.random(len(df)) >= missing_text
     text_view, image_view = modality_view(df, "text", w), modality_view(df, "image", w)
-    df["hpi"] = [(_hpi(v, int(a), g, np.random.default_rng([seed, 4, i])) if h else None)
+    df["hpi"] = [(synthetic_hpi(v, int(a), g, np.random.default_rng([seed, 4, i])) if h else None)
                  for i, (v, a, g, h) in enumerate(zip(text_view, df.anchor_age, df.gender, has_txt))]
     df["image_path"] = np.where(has_img, "images/" + df.hadm_id.astype(str) + ".png", None)
     rows = np.flatnonzero(has_img)
