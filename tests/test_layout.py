@@ -64,3 +64,19 @@ def test_the_check_sees_every_kind_of_import():
     assert "mmkd_study.study.grid" in imports_of((PKG / "study" / "tables.py").read_text(), "mmkd_study.study.tables")
     assert layer("mmkd_study.study.runner") > layer("mmkd_study.train") > layer("mmkd_study.config")
     assert layer("mmkd_study.cli") > layer("mmkd_study.bench.settings") > layer("mmkd_study.study.tables") > layer("mmkd_study.cohorts.mimic")
+
+
+def private_imports(source: str) -> list[str]:
+    "Names starting with one underscore that `source` imports from an mmkd_study module (`from x import _name`)."
+    out = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom) and (node.level or (node.module or "").startswith("mmkd_study")):
+            out += [f"{'.' * node.level}{node.module or ''}.{a.name}" for a in node.names if a.name.startswith("_") and not a.name.startswith("__")]
+    return out
+
+
+def test_no_module_imports_another_modules_private_names():
+    "A helper shared between modules is public (named without an underscore, with a docstring), so that it is documented."
+    assert private_imports("from .synthetic import _hpi, draw_cxr\nfrom ..config import __version__\nimport numpy as _np\n") == [".synthetic._hpi"]
+    wrong = {str(p.relative_to(PKG)): found for p in modules() if (found := private_imports(p.read_text()))}
+    assert not wrong, wrong

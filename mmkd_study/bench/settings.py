@@ -456,13 +456,13 @@ LEVER_MODELS = ("image_only", "text_only", "tabular_only", "proposed", "wo_kd", 
 def bench_levers(profile:str="quick", n_admissions:int=5000, seeds=(0,), models=LEVER_MODELS, work_dir=None, jobs:int=1,
                  levers:dict|None=None, progress:bool=True) -> dict:
     "Wall time of one sub-grid with each lever of `LEVERS` added in turn, side by side, from empty caches; ratios to the first."
-    from mmkd_study.study.runner import _ensure_cohort, reproduce
+    from mmkd_study.study.runner import ensure_cohort, reproduce
     work = Path(work_dir or tempfile.mkdtemp(prefix="mmkd-levers-"))
     rows = []
     for k, (name, (over, per)) in enumerate((levers or LEVERS).items()):
         d = work / f"lever{k}"
         o = {"data.n_admissions": n_admissions, **over}
-        _ensure_cohort(profile_config(profile, o), d / "cohort", False)        # not timed: the same cohort for every lever
+        ensure_cohort(profile_config(profile, o), d / "cohort", False)        # not timed: the same cohort for every lever
         t = time.time()
         res = reproduce(profile, cohort_dir=d / "cohort", results_dir=d / "results", models=list(models), seeds=list(seeds),
                         overrides=o, jobs=jobs, kernel_per=per, progress=progress)

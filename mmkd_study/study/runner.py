@@ -22,7 +22,7 @@ __all__ = ['run_config', 'default_cohort_dir', 'default_mimic_results_dir', 'slu
            'stage1_fingerprint', 'split_sizes', 'evaluate_subsets', 'check_study_splits', 'train_run',
            'study_notebooks_dir', 'check_parameters', 'interrupt_kernels', 'execute_notebook', 'RunOutcome',
            'run_state', 'run_is_complete', 'kernel_groups', 'group_name', 'grid_order', 'StudyInterrupted',
-           'ReproduceResult', 'check_writable', 'default_jobs', 'placement', 'StudyPlan', 'reproduce',
+           'ReproduceResult', 'check_writable', 'ensure_cohort', 'default_jobs', 'placement', 'StudyPlan', 'reproduce',
            'pretrain_search']
 
 # %% ../../nbs/30_runner.ipynb #ee7f0582
@@ -372,7 +372,8 @@ def check_writable(path:Path, what:str) -> None:
     except OSError as e:
         raise PermissionError(f"{what} {path}: cannot write there ({e.strerror or e}); give a writable folder with free space") from None
 
-def _ensure_cohort(cfg:Config, cohort_dir:Path, progress:bool) -> None:
+def ensure_cohort(cfg:Config, cohort_dir:Path, progress:bool) -> None:
+    "Generate the synthetic cohort of `cfg` into `cohort_dir` unless one is there; a MIMIC cohort must have been built already."
     if (cohort_dir / "cohort.parquet").exists(): return
     if cfg.data.source != "synthetic":
         raise FileNotFoundError(f"no cohort at {cohort_dir}: build one from MIMIC-IV first (mmkd-study cohort --mimic-iv …)")
@@ -618,7 +619,7 @@ def reproduce(profile:str="quick", # smoke | quick | paper
                      "", base.study.n_bootstrap, force, progress, started)
     check_parameters(nbs / "train.ipynb", plan.train_parameters([0]))     # typos fail before hours of training
     for path, what in ((results_dir, "--results"), (runs_dir, "--runs"), (figures_dir, "--figures")): check_writable(path, what)
-    _ensure_cohort(base.updated({"data.source": data}), cohort_dir, progress)
+    ensure_cohort(base.updated({"data.source": data}), cohort_dir, progress)
     check_study_splits(cohort_dir, grid, progress)          # a cohort too small, one-class or empty in its design: one line, nothing trained
     plan.data_fingerprint = cohort_fingerprint(cohort_dir)
     if executor == "slurm": return run_on_slurm(plan, slurm)
@@ -632,7 +633,7 @@ def pretrain_search(profile:str, modality:str, rates, # the encoder and its cand
     from mmkd_study.pretrain import pretrain_rate_search
     base = profile_config(profile)
     cohort_dir = Path(cohort_dir or default_cohort_dir(profile)).resolve()
-    _ensure_cohort(base, cohort_dir, progress)
+    ensure_cohort(base, cohort_dir, progress)
     seeds = list(seeds if seeds is not None else base.study.seeds)
     new = pd.concat([pretrain_rate_search(run_config(profile, f"{modality}_only", s, "synthetic", str(cohort_dir)), modality, rates, progress)
                      for s in seeds], ignore_index=True).assign(profile=profile)
