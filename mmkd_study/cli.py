@@ -124,7 +124,7 @@ def main(argv=None) -> int:
                 for x in r["rows"]: print(f"{x['wall_s']:>8.1f} s  {x['speedup_vs_first']:.2f}×  val AUROC {x['val_auroc_deep_mean']}  {x['lever']}")
             elif a.profile_run:
                 from mmkd_study.bench.settings import profile_run
-                from mmkd_study.config import get_device
+                from mmkd_study.runtime import get_device
                 write_benchmarks({"kind": "profile", "machine": machine_info(get_device("auto")), **profile_run(a.profile_run, a.profile)}, a.out)
             elif not a.merge:
                 run_benchmarks(a.size, a.device, our_batch=a.batch, steps=a.steps, compile_model=a.compile,

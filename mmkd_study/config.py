@@ -4,8 +4,7 @@
 
 # %% ../nbs/00_config.ipynb #982b5aed
 from __future__ import annotations
-import dataclasses, difflib, hashlib, json, os, random
-from contextlib import contextmanager
+import dataclasses, difflib, hashlib, json
 from dataclasses import dataclass, field, fields, asdict
 from itertools import combinations
 from importlib import resources
@@ -16,8 +15,7 @@ import pandas as pd
 # %% auto #0
 __all__ = ['MODALITIES', 'REFERENCE_MODELS', 'CATEGORICAL_FEATURES', 'WHERE_IT_RUNS', 'STAGE2_ONLY', 'PROFILES',
            'modality_subsets', 'subset_name', 'tabular_features', 'tabular_columns', 'DataConfig', 'ModelConfig',
-           'TrainConfig', 'StudyConfig', 'Config', 'profile_config', 'validate_config', 'use_kernels',
-           'seed_everything', 'get_device', 'seeded']
+           'TrainConfig', 'StudyConfig', 'Config', 'profile_config', 'validate_config']
 
 # %% ../nbs/00_config.ipynb #f233f41a
 MODALITIES: tuple[str, ...] = ("image", "text", "tabular")
@@ -341,44 +339,3 @@ def validate_config(cfg:Config) -> Config:
     d = v["train.device"]
     if not (d in ("auto", "cpu", "cuda") or (d.startswith("cuda:") and d[5:].isdigit())): bad("train.device", "must be auto, cpu, cuda or cuda:N")
     return cfg
-
-# %% ../nbs/00_config.ipynb #19a3e52c
-def use_kernels(deterministic:bool) -> None:
-    "Deterministic kernels (a run repeats exactly) or the fastest ones (cuDNN autotunes its convolutions)."
-    import torch
-    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")   # cuBLAS repeats only with this; read when cuBLAS starts
-    torch.use_deterministic_algorithms(deterministic, warn_only=True)
-    torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = deterministic, not deterministic
-
-def seed_everything(seed:int, # one seed for python, numpy and torch
-                    deterministic:bool=True, # deterministic kernels (a run repeats exactly); False: cuDNN picks the fastest
-                   ) -> None:
-    "Seed every random number generator the study uses, and choose between repeatable and fastest kernels."
-    import torch
-    random.seed(seed); np.random.seed(seed); torch.manual_seed(seed)
-    os.environ["PYTHONHASHSEED"] = str(seed)
-    use_kernels(deterministic)
-
-def get_device(preference:str="auto", # auto: cuda when present, else cpu
-              ):
-    "The torch device to train on."
-    import torch
-    if preference == "auto": return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if preference.startswith("cuda") and not torch.cuda.is_available():
-        raise RuntimeError(f"device {preference!r} was asked for but torch sees no CUDA GPU; use device='auto' or 'cpu'")
-    if preference.startswith("cuda:") and int(preference[5:]) >= torch.cuda.device_count():
-        raise RuntimeError(f"device {preference!r} was asked for but torch sees only {torch.cuda.device_count()} GPU(s) (cuda:0 ...)")
-    return torch.device(preference)
-
-# %% ../nbs/00_config.ipynb #2f7755ea
-@contextmanager
-def seeded(key:str, # names what the block computes (e.g. a cache key): the only source of its randomness
-          ):
-    "Run a block with python's, numpy's and torch's generators seeded from `key`; restore the caller's states after it."
-    import torch
-    seed = int(hashlib.sha256(key.encode()).hexdigest()[:8], 16)
-    py, npy = random.getstate(), np.random.get_state()
-    with torch.random.fork_rng():
-        random.seed(seed); np.random.seed(seed); torch.manual_seed(seed)
-        try: yield seed
-        finally: random.setstate(py); np.random.set_state(npy)

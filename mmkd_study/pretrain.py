@@ -11,7 +11,8 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from .config import Config, DataConfig, MODALITIES, seeded
+from .config import Config, DataConfig, MODALITIES
+from .runtime import seeded
 from .data import CohortTensors
 from .files import atomic_torch_save, atomic_write_text
 from .model import build_model, modality_inputs

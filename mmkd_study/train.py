@@ -14,7 +14,8 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from .config import Config, MODALITIES, modality_subsets, subset_name, get_device
+from .config import Config, MODALITIES, modality_subsets, subset_name
+from .runtime import get_device
 from .data import CohortTensors
 from .distill import kd_step, student_presence
 from .files import atomic_torch_save, atomic_write, atomic_write_text

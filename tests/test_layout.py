@@ -1,11 +1,11 @@
-"""The package's layers: dependencies run one way, cli → bench → study → cohorts/method → config/files (issue: the house)."""
+"""The package's layers: dependencies run one way, cli → bench → study → cohorts/method → config/runtime/files."""
 import ast
 from pathlib import Path
 
 import mmkd_study
 
 PKG = Path(mmkd_study.__file__).parent
-BASE = {"config": 0, "files": 0}                  # dataclasses, profiles, seeds; atomic files
+BASE = {"config": 0, "runtime": 0, "files": 0}    # dataclasses and profiles; seeds, kernels, devices; atomic files
 LAYERS = {"cohorts": 1, "study": 2, "bench": 3, "cli": 4,  # the method library's modules are layer 1, beside the cohorts
           "__init__": 4}                                       # the package's front door (`mmkd_study.load_run`), imported lazily
 
@@ -43,7 +43,7 @@ def modules():
 
 def test_the_layout_has_its_parts():
     names = {str(p.relative_to(PKG)) for p in modules()}
-    assert {"cli.py", "study/grid.py", "study/runner.py", "study/tables.py", "study/trained.py", "cohorts/synthetic.py", "cohorts/mimic.py",
+    assert {"cli.py", "config.py", "runtime.py", "files.py", "study/grid.py", "study/runner.py", "study/tables.py", "study/trained.py", "cohorts/synthetic.py", "cohorts/mimic.py",
             "bench/settings.py"} <= names, sorted(names)
 
 
@@ -54,7 +54,7 @@ def test_no_module_imports_a_module_above_it():
         for dep in sorted(imports_of(p.read_text(), me, p.name == "__init__.py")):
             if layer(dep) > layer(me):
                 wrong.append(f"{p.relative_to(PKG)} (layer {layer(me)}) imports {dep} (layer {layer(dep)})")
-    assert not wrong, "imports against the layers (cli → bench → study → cohorts/method → config/files):\n" + "\n".join(wrong)
+    assert not wrong, "imports against the layers (cli → bench → study → cohorts/method → config/runtime/files):\n" + "\n".join(wrong)
 
 
 def test_the_check_sees_every_kind_of_import():

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import torch
 
-from ..config import Config, profile_config, get_device, use_kernels
+from ..config import Config, profile_config
+from ..runtime import get_device, use_kernels
 from ..data import CohortTensors
 from ..distill import kd_step
 from ..files import atomic_write_text

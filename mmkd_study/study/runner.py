@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..config import Config, MODALITIES, STAGE2_ONLY, TrainConfig, get_device, modality_subsets, profile_config, subset_name, validate_config
+from ..config import Config, MODALITIES, STAGE2_ONLY, TrainConfig, modality_subsets, profile_config, subset_name, validate_config
+from ..runtime import get_device
 from ..files import atomic_write_text, atomic_write_parquet, file_sha256
 from .grid import MODELS, model_spec
 
@@ -185,7 +186,7 @@ def train_run(cfg:Config, # the run's configuration (from `run_config`)
               progress:bool=True, # progress bars while training
              ) -> dict:
     "Train one (model, seed) run, write its predictions and metrics, and return the metrics record."
-    from mmkd_study.config import seed_everything
+    from mmkd_study.runtime import seed_everything
     from mmkd_study.data import load_cohort, cohort_fingerprint
     from mmkd_study.splits import study_split, check_splits, modality_presence
     from mmkd_study.study.trained import model_card
