@@ -54,6 +54,7 @@ class BottleneckFusion(nn.Module):
         pooled = torch.stack([masked_mean(x[m], padding[m]) for m in self.modalities], 1)   # (B, M, d)
         return (pooled * w[..., 0]).sum(1) / w[..., 0].sum(1).clamp_min(1)
 
+# %% ../nbs/06a_baselines.ipynb #fa6b314d
 class EarlyFusion(nn.Module):
     "Concatenate each modality's pooled tokens (zeros when absent), then Linear + GELU."
     def __init__(self, modalities:tuple=MODALITIES, dim:int=512):
@@ -65,6 +66,7 @@ class EarlyFusion(nn.Module):
         pooled = [masked_mean(tokens[m], padding[m]) * present[:, j, None] for j, m in enumerate(self.modalities)]
         return self.mix(torch.cat(pooled, -1))
 
+# %% ../nbs/06a_baselines.ipynb #d6072d37
 class LateFusion(nn.Module):
     "One classifier per modality; the mean of their probabilities over present modalities, as log-probabilities."
     produces_logits = True
@@ -79,6 +81,7 @@ class LateFusion(nn.Module):
         mean = (probs * w).sum(1) / w.sum(1).clamp_min(1)
         return torch.log(torch.where(w.sum(1) > 0, mean, torch.full_like(mean, 1 / mean.shape[-1])) + 1e-12)
 
+# %% ../nbs/06a_baselines.ipynb #6219e2fe
 class LSTMFusion(nn.Module):
     "MedFuse-style: an LSTM over the present modalities' pooled features, in modality order."
     def __init__(self, modalities:tuple=MODALITIES, dim:int=512):
@@ -95,6 +98,7 @@ class LSTMFusion(nn.Module):
         _, (h, _) = self.lstm(packed)
         return h[-1]
 
+# %% ../nbs/06a_baselines.ipynb #624c1bd2
 class UnimodalFusion(nn.Module):
     "A single modality's pooled tokens (zeros when it is absent: the model then has nothing to go on)."
     def __init__(self, modality:str, dim:int=512):

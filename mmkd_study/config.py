@@ -28,6 +28,7 @@ def modality_subsets(modalities:tuple=MODALITIES, # modalities in canonical orde
     "All non-empty subsets of `modalities`, largest first, each in canonical order."
     return [c for k in range(len(modalities), 0, -1) for c in combinations(modalities, k)]
 
+# %% ../nbs/00_config.ipynb #42a5f866
 def subset_name(subset) -> str:
     "Canonical name of a modality subset, e.g. `image+tabular`."
     unknown = [m for m in subset if m not in MODALITIES]
@@ -47,6 +48,7 @@ def tabular_features() -> pd.DataFrame:
     spec["kind"] = np.where(spec.feature.isin(CATEGORICAL_FEATURES), "categorical", "numeric")
     return spec
 
+# %% ../nbs/00_config.ipynb #24118d08
 def tabular_columns() -> list[str]:
     "Column names of the 140 tabular inputs, in model order."
     return tabular_features().column.tolist()
@@ -73,6 +75,8 @@ class DataConfig:
     vocab_size: int = 4000             # WordPiece vocabulary trained on the training split (small encoders)
     on_bad_image: str = "raise"        # raise | missing (count it in the data-quality report)
     tabular_fill: str = "mean"         # a missing tabular value: mean (ours: 0 after standardising, the training mean) |
+
+# %% ../nbs/00_config.ipynb #184e5f0f
                                        # raw_zero (released: 0 on the raw scale, then standardised)
 
 @dataclass
@@ -107,6 +111,8 @@ class ModelConfig:
     freeze_text: bool = False
     freeze_tabular: bool = False
     encoder_init: str = "scratch"      # scratch (end to end, as the paper) | pretrained: each encoder first trained alone
+
+# %% ../nbs/00_config.ipynb #255df58d
                                        # on this seed's training split (shared by the runs of a seed, see 10a_pretrain)
 
 @dataclass
@@ -153,6 +159,8 @@ class TrainConfig:
     threads: int = 1                   # torch CPU threads per run: fixed, since the count changes the order of a kernel's
                                        # sums and so the last digits (0: torch's default, all cores; runs then vary by machine)
     deterministic: bool = True         # deterministic kernels: a run repeats bit for bit on the same machine; False lets
+
+# %% ../nbs/00_config.ipynb #716f0ca9
                                        # cuDNN autotune its convolutions (faster on a GPU; `mmkd-study bench` measures by how much)
 
 @dataclass

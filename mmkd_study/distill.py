@@ -50,6 +50,7 @@ def kd_loss(teacher:Tensor, student:Tensor, # logits (B, 2)
         loss = loss + student_hard_label * hard; parts["ce_student"] = hard.detach()
     return loss, parts
 
+# %% ../nbs/08_distill.ipynb #09f6c5eb
 def has_active_dropout(model:nn.Module) -> bool:
     "True when some dropout would make two forward passes differ."
     if not model.training: return False
@@ -58,6 +59,7 @@ def has_active_dropout(model:nn.Module) -> bool:
         if isinstance(p, float) and p > 0: return True
     return False
 
+# %% ../nbs/08_distill.ipynb #46b13c99
 def kd_step(model, # a MultimodalModel
             batch:dict, student_present:Tensor, # (B, 3) bool, from `student_presence`
             temperature:float=1.0, weight:float=1.0, student_hard_label:float=0.0,

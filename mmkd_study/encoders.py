@@ -82,6 +82,7 @@ def text_backbone(encoder:str, vocab_size:int, max_len:int, dropout:float=0.1) -
         encoder = str(packaged_minilm_path())
     return AutoModel.from_pretrained(encoder, **drop)
 
+# %% ../nbs/05_encoders.ipynb #668d1740
 class TextEncoder(_TwoHalves):
     "A transformers encoder's whole last hidden state as tokens."
     def __init__(self, encoder:str="bert-random-L2-H128", # see `text_backbone`

@@ -24,15 +24,18 @@ def atomic_write(path, # destination
         tmp.unlink(missing_ok=True); raise
     return path
 
+# %% ../nbs/00a_files.ipynb #8de420b1
 def atomic_write_text(path, # destination
                       text:str) -> None:
     "Write `text` to `path` atomically."
     atomic_write(path, lambda tmp: tmp.write_text(text))
 
+# %% ../nbs/00a_files.ipynb #78dd36d4
 def atomic_write_parquet(df:pd.DataFrame, path, **kw) -> None:
     "Write a DataFrame as Parquet atomically (no index; `kw` go to `to_parquet`)."
     atomic_write(path, lambda tmp: df.to_parquet(tmp, index=False, **kw))
 
+# %% ../nbs/00a_files.ipynb #800806fd
 def atomic_torch_save(obj, path) -> None:
     "`torch.save` atomically: a checkpoint is complete or absent."
     import torch

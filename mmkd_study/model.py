@@ -22,6 +22,7 @@ def modality_inputs(batch:dict, modality:str) -> tuple:
     "What `modality`'s encoder reads from a batch (`make_batch`'s keys)."
     return tuple(batch[k] for k in MODALITY_INPUTS[modality])
 
+# %% ../nbs/07_model.ipynb #0a8698cd
 class MultimodalModel(nn.Module):
     "Encoders → fusion → head, with the presence mask handled by the fusion."
     def __init__(self, encoders:nn.ModuleDict, fusion:nn.Module, n_classes:int=2):
@@ -74,10 +75,12 @@ def build_fusion(cfg:Config) -> nn.Module:
         return UnimodalFusion(mods[0], **common)
     raise ValueError(f"unknown fusion {m.fusion!r}; choose pb, mbt, early, late, lstm or unimodal")
 
+# %% ../nbs/07_model.ipynb #d482ce8c
 def build_model(cfg:Config, # the run's configuration
                 text_vocab_size:int=4000, # vocabulary of the cohort-trained text encoder
                ) -> MultimodalModel:
     "A model from its configuration: never from globals."
     return MultimodalModel(build_encoders(cfg.model, text_vocab_size, cfg.data.max_text_tokens), build_fusion(cfg))
 
+# %% ../nbs/07_model.ipynb #72d35280
 def count_parameters(model:nn.Module) -> int: return sum(p.numel() for p in model.parameters())

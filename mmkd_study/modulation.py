@@ -20,6 +20,7 @@ def pool_weight_coefficients(weights:Tensor, # (M,) PB pooling weights
     w = weights.detach().float()
     return 1 - w / w.sum()
 
+# %% ../nbs/09_modulation.ipynb #2483242e
 def ogm_ge_coefficients(scores:Tensor, # (M,) confidence scores s_m
                         alpha:float=0.1, # OGM-GE's α
                        ) -> Tensor:
@@ -42,6 +43,7 @@ def confidence_scores(model, tokens:dict, padding:dict, present:Tensor, labels:T
         out.append((p * present[:, j]).sum())
     return torch.stack(out)
 
+# %% ../nbs/09_modulation.ipynb #9a61a05c
 class GradientModulation:
     "Scale each modality's gradients by its coefficient and add generalisation-enhancement noise."
     def __init__(self, model, # a MultimodalModel

@@ -47,6 +47,7 @@ def pretrain_config(cfg:Config, # the run that needs a pretrained encoder
         "train": {**train, "max_epochs": cfg.train.pretrain_epochs, "max_decays": cfg.train.pretrain_max_decays or cfg.train.max_decays,
                   "kd": False, "gm": False}})
 
+# %% ../nbs/10a_pretrain.ipynb #49723c6d
 def vocabulary_hash(tokenizer) -> str:
     "Hash of a `TextTokenizer`'s vocabulary: a text encoder is only reusable with the same word pieces."
     return hashlib.sha256(json.dumps(sorted(tokenizer.tokenizer.get_vocab().items())).encode()).hexdigest()[:16]

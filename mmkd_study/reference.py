@@ -53,6 +53,7 @@ class ModalityFeatures:
             if m not in modalities: present[:] = False
         return blocks
 
+# %% ../nbs/04_reference.ipynb #820aec18
 def design_matrix(blocks:dict, modalities:tuple) -> sparse.csr_matrix:
     "Stack the blocks of `modalities` (zeros where absent) with one absence indicator each."
     parts = []
@@ -129,6 +130,7 @@ def calibration_report(df:pd.DataFrame, # a synthetic cohort table (with `true_r
                      seeds=list(seeds), scenario=scenario, per_seed=per_seed)
     return out
 
+# %% ../nbs/04_reference.ipynb #317d21a3
 def calibration_checks(report:pd.DataFrame, margin:float=0.02) -> dict[str, bool]:
     "The ranges the synthetic study relies on, each True or False."
     a = report.auroc

@@ -55,12 +55,14 @@ def modality_presence(df:pd.DataFrame, # cohort table
             "text": np.array([isinstance(t, str) and len(t.strip()) > 0 for t in df.hpi], dtype=bool),
             "tabular": df[tabular_columns()].notna().any(axis=1).to_numpy()}
 
+# %% ../nbs/02_splits.ipynb #19de5cea
 def complete_case(df:pd.DataFrame, # cohort table
                  ) -> np.ndarray:
     "True where an admission has all three modalities (`modality_presence`)."
     has = modality_presence(df)
     return has["image"] & has["text"] & has["tabular"]
 
+# %% ../nbs/02_splits.ipynb #45a679c4
 def study_split(df:pd.DataFrame, # cohort table
                 seed:int, # split seed
                 fractions:tuple=(0.8, 0.1, 0.1), # train, val, test shares (of patients, or of admissions)

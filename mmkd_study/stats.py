@@ -26,10 +26,17 @@ def check_binary(y, p, name:str="p") -> tuple[np.ndarray, np.ndarray]:
 
 # %% ../nbs/11_stats.ipynb #7454e8ae
 def auroc(y, p) -> float: return float(roc_auc_score(*check_binary(y, p)))
+
+# %% ../nbs/11_stats.ipynb #34ca80a1
 def auprc(y, p) -> float: return float(average_precision_score(*check_binary(y, p)))
+
+# %% ../nbs/11_stats.ipynb #3a1574bf
 def brier(y, p) -> float: return float(brier_score_loss(*check_binary(y, p)))
+
+# %% ../nbs/11_stats.ipynb #f5fdc276
 def prevalence(y) -> float: return float(np.mean(y))
 
+# %% ../nbs/11_stats.ipynb #7c1d669f
 def calibration_fit(y, p, eps:float=1e-6, level:float=0.95) -> dict:
     "Calibration-in-the-large and slope by logistic recalibration (statsmodels), each with its Wald interval (0 and 1 when perfect)."
     import statsmodels.api as sm
@@ -41,6 +48,7 @@ def calibration_fit(y, p, eps:float=1e-6, level:float=0.95) -> dict:
     return {"intercept": float(a.params[0]), "intercept_lo": float(a_lo), "intercept_hi": float(a_hi),
             "slope": float(s.params[1]), "slope_lo": float(s_lo), "slope_hi": float(s_hi)}
 
+# %% ../nbs/11_stats.ipynb #149516d1
 def calibration_intercept_slope(y, p, eps:float=1e-6) -> tuple[float, float]:
     "Calibration-in-the-large and calibration slope (logistic recalibration; 0 and 1 when perfect)."
     c = calibration_fit(y, p, eps)
@@ -191,6 +199,7 @@ def paired_bootstrap_test(y, p1, p2, metric="auprc", n_resamples:int=1000, level
     p = min(1.0, 2 * min((d <= 0).mean(), (d >= 0).mean()))
     return diff, float(lo), float(hi), float(p)
 
+# %% ../nbs/11_stats.ipynb #c1644e20
 def holm(p_values) -> np.ndarray:
     "Holm-adjusted p-values (statsmodels `multipletests`); NaN entries stay NaN."
     from statsmodels.stats.multitest import multipletests
@@ -204,6 +213,7 @@ def min_detectable_difference(se:float, alpha:float=0.05, power:float=0.8) -> fl
     "Smallest true difference a two-sided test at `alpha` detects with probability `power`, given the difference's standard error."
     return float((sps.norm.ppf(1 - alpha / 2) + sps.norm.ppf(power)) * se)
 
+# %% ../nbs/11_stats.ipynb #cff01e28
 def seed_bootstrap_test(per_seed:list, # per seed (y, P1, P2): P (k, n) or (n,) on the same admissions; or (y1, P1, y2, P2): unpaired
                         metric:str="auroc", n_resamples:int=1000, level:float=0.95, seed:int=0) -> dict:
     "Two-level bootstrap (seeds, then admissions within a seed) of the mean over seeds of metric(P1) − metric(P2)."

@@ -34,6 +34,7 @@ def make_batch(data:CohortTensors, rows:torch.Tensor, device=None) -> dict:
     b.update({f"{m}_features": v[rows].to(device, non_blocking=nb) for m, v in data.features.items()})
     return b
 
+# %% ../nbs/10_train.ipynb #6785f75d
 def param_groups(model, cfg:Config) -> list[dict]:
     "Adam parameter groups with the paper's per-part learning rates (trainable parameters only)."
     t = cfg.train
@@ -103,6 +104,7 @@ def predict(model, data:CohortTensors, # a model and the data to predict
     model.train(was)
     return {s: torch.cat(v).numpy() for s, v in out.items()}
 
+# %% ../nbs/10_train.ipynb #008f0c5e
 @torch.no_grad()
 def validation_loss(model, data:CohortTensors, subsets:list[str]|None=None, batch_size:int=256, device=None) -> float:
     "Mean cross-entropy on `data`, with each sample's own modalities (None) or averaged over `subsets`."
@@ -126,6 +128,7 @@ def validation_loss(model, data:CohortTensors, subsets:list[str]|None=None, batc
 class Interrupted(RuntimeError):
     "Raised by `stop_after_steps` to simulate an interruption (tests of `resume`)."
 
+# %% ../nbs/10_train.ipynb #1d311eca
 @dataclass
 class Plateau:
     "The paper's plateau rule: decay after `patience` evaluations without improvement; stop after `max_decays` decays."
@@ -142,6 +145,7 @@ class Plateau:
         self.evals_since_best = 0; self.decays_since_best += 1
         return False, True, self.decays_since_best >= max_decays
 
+# %% ../nbs/10_train.ipynb #2133b134
 class Trainer:
     "Stage 1 (full modalities, GM) then stage 2 (KD from stage 1's best checkpoint)."
     def __init__(self, cfg:Config, model, data:dict[str, CohortTensors], # train and val splits

@@ -49,3 +49,22 @@ def test_markdown_cells_are_markdown_not_commented_source(root):
             if cell.cell_type == "markdown" and len(lines) > 1 and all(l.startswith("#") for l in lines):
                 bad.append(f"{path.relative_to(root)} cell {i}: {lines[0][:60]!r}")
     assert not bad, "markdown cells written as commented source:\n" + "\n".join(bad)
+
+def public_definitions(source: str) -> list[str]:
+    "The public functions and classes an export cell defines at its top level."
+    import ast
+    body = "\n".join(l for l in source.splitlines() if not l.startswith("#|"))
+    return [n.name for n in ast.parse(body).body
+            if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and not n.name.startswith("_")]
+
+def test_one_public_definition_per_export_cell(root):
+    "A reader finds each definition in a cell of its own (its private helpers beside it), with its test below (STYLE.md)."
+    import json
+    assert public_definitions("#| export\ndef a(): pass\ndef _helper(): pass\nclass B: pass\nX = 1\n") == ["a", "B"]
+    crowded = []
+    for p in sorted((root / "nbs").glob("*.ipynb")):
+        for i, c in enumerate(json.loads(p.read_text())["cells"]):
+            src = "".join(c["source"])
+            if c["cell_type"] == "code" and src.lstrip().startswith("#| export") and len(names := public_definitions(src)) > 1:
+                crowded.append(f"{p.name} cell {i}: {', '.join(names)}")
+    assert not crowded, "export cells with more than one public definition:\n" + "\n".join(crowded)

@@ -46,6 +46,7 @@ def machine_info(device:torch.device) -> dict:
     info["label"] = info.get("gpu") or f"{info['cpu']} ({info['cpu_cores']} cores)"
     return info
 
+# %% ../../nbs/40_bench.ipynb #862777b2
 def fake_tensors(cfg:Config, n:int, seed:int=0) -> CohortTensors:
     "Random data with the shapes and types of a cohort's tensors (every modality present)."
     g = torch.Generator().manual_seed(seed)
@@ -63,6 +64,7 @@ def time_step(fn, device, steps:int=10, warmup:int=3) -> float:
     "Median wall seconds of `fn()` after warm-up."
     return time_interleaved({"fn": [fn]}, device, steps, warmup)["fn"]
 
+# %% ../../nbs/40_bench.ipynb #d1046965
 def time_interleaved(groups:dict[str, list], # name -> the steps of that kind (e.g. one per student drop)
                      device, rounds:int=10, warmup:int=3) -> dict[str, float]:
     "Per group, the mean over its steps of each step's median wall seconds; every round runs every step once."
@@ -75,6 +77,7 @@ def time_interleaved(groups:dict[str, list], # name -> the steps of that kind (e
             t = time.perf_counter(); fn(); _sync(device); times[name, i].append(time.perf_counter() - t)
     return {name: statistics.mean(statistics.median(times[name, i]) for i in range(len(group))) for name, group in groups.items()}
 
+# %% ../../nbs/40_bench.ipynb #4ad96a2f
 def flops_per_sample(model, batch:dict) -> float:
     "Model FLOPs of one stage-1 training step (forward + backward) per sample, counted by torch."
     from torch.utils.flop_counter import FlopCounterMode
@@ -95,6 +98,7 @@ def student_drops(present:torch.Tensor) -> list[torch.Tensor]:
         out.append(present & keep)
     return out
 
+# %% ../../nbs/40_bench.ipynb #1e4aafdd
 def _compile_parts(model, backend:str="inductor") -> None:
     for module in (*model.encoders.values(), model.fusion): module.compile(backend=backend)
 
@@ -125,6 +129,7 @@ def component_times(model, batch:dict, amp, device, step, # the whole stage-1 st
     model.zero_grad(set_to_none=True)
     return {"step_s": t["step"], "parts": [{"part": k, "s_per_step": t[k], "flops_per_sample": flops[k]} for k in parts]}
 
+# %% ../../nbs/40_bench.ipynb #c2d15bde
 @contextmanager
 def kernels(deterministic:bool):
     "`use_kernels(deterministic)` (what `seed_everything` does for a run) inside the block, the previous kernels after it."
@@ -136,6 +141,7 @@ def kernels(deterministic:bool):
         torch.use_deterministic_algorithms(old[0], warn_only=old[1])
         torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = old[2:]
 
+# %% ../../nbs/40_bench.ipynb #02829ef6
 def training_setup(cfg:Config, device, batch_size:int, bf16:bool, fused:bool, channels_last:bool, data:CohortTensors|None=None):
     "A model of `cfg` with its optimiser, one batch, the autocast context and `step(model, opt)` → a stage-1 step function."
     torch.manual_seed(0)
@@ -151,6 +157,7 @@ def training_setup(cfg:Config, device, batch_size:int, bf16:bool, fused:bool, ch
         return step
     return SimpleNamespace(model=model, opt=opt, batch=batch, amp=amp, step_fn=step_fn)
 
+# %% ../../nbs/40_bench.ipynb #9183de07
 def bench_setting(cfg:Config, device, batch_size:int, bf16:bool, fused:bool, channels_last:bool,
                   compile_model:bool|str=False, # True: torch.compile (inductor); a string: that compile backend
                   breakdown:bool=False, kd:bool=True, steps:int=10, warmup:int=3,
@@ -220,6 +227,7 @@ def bench_setting(cfg:Config, device, batch_size:int, bf16:bool, fused:bool, cha
         if breakdown: out["breakdown"] = component_times(model, batch, amp, device, stage1, steps, warmup)
         return out
 
+# %% ../../nbs/40_bench.ipynb #ab221904
 def _in_kernels(deterministic, fn):
     with kernels(deterministic): return fn()
 
@@ -235,6 +243,7 @@ def runner_setting(cfg:Config, device) -> dict:
     "The arguments of `bench_setting` that reproduce how `Trainer` trains `cfg` on `device` (its `DeviceSetting`, 10_train)."
     return dict(batch_size=cfg.train.batch_size, deterministic=cfg.train.deterministic, **asdict(DeviceSetting.for_device(device)))
 
+# %% ../../nbs/40_bench.ipynb #abecd584
 def _parallel_worker(spec:str) -> None:
     "One process of `parallel_throughput`: warm up, say so, wait for the start, train for the window, report."
     s = json.loads(spec); d = Path(s["dir"])
@@ -339,6 +348,7 @@ def study_summary(runs_dir, # a study's runs folder, e.g. results/runs/quick
         out.update(profile=log["profile"], jobs=full[-1]["jobs"], study_wall_time_s=full[-1]["wall_time_s"])
     return out
 
+# %% ../../nbs/40_bench.ipynb #37bff2ef
 def study_work(profile:str="paper") -> dict:
     "The trainings one seed of the study's deep models needs: runs that share a stage 1 (10_train) train it once."
     from mmkd_study.study.runner import run_config, stage1_fingerprint
@@ -349,6 +359,7 @@ def study_work(profile:str="paper") -> dict:
             "gm_stage1_trainings": sum(stage1.values()),
             "unimodal": [c.model.modalities[0] for c in cfgs if c.model.fusion == "unimodal"]}   # one stage 1 each, no KD
 
+# %% ../../nbs/40_bench.ipynb #166c495a
 def unimodal_share(st:dict, # a measured setting of the full model, with its breakdown
                    modality:str) -> float|None:
     "A unimodal model's step as a share of the full model's: its encoder plus the fusion and head, timed alone (None: no breakdown)."
@@ -357,6 +368,7 @@ def unimodal_share(st:dict, # a measured setting of the full model, with its bre
     t = {p["part"]: p["s_per_step"] for p in b["parts"]}
     return min(1.0, (t[f"{modality} encoder"] + t["fusion + head"]) / b["step_s"])
 
+# %% ../../nbs/40_bench.ipynb #74966c13
 RUNNER_SETTING = "runner (paper profile)"      # the setting a study run trains at (`runner_setting`)
 
 def paper_study_gpu_hours(entry:dict, # a paper-size entry of benchmarks.json (a GPU measurement)
@@ -555,6 +567,7 @@ def run_benchmarks(size:str="tiny", # tiny (smoke sizes, any CPU) | quick (the C
     save()
     return res
 
+# %% ../../nbs/40_bench.ipynb #87dc1647
 def _fmt(v, digits=3):
     if v is None: return "not measured"
     if isinstance(v, float) and v != v: return "–"
@@ -695,6 +708,7 @@ def benchmarks_markdown(entries:dict) -> str:
                       "predictions, files.", ""]
     return "\n".join(lines) + "\n"
 
+# %% ../../nbs/40_bench.ipynb #52bc23d2
 def write_benchmarks(result:dict, out_dir) -> None:
     "Add this machine's result to `benchmarks.json` (one entry per machine and size) and rewrite `benchmarks.md`."
     out = Path(out_dir); path = out / "benchmarks.json"

@@ -396,6 +396,7 @@ class FakeMimicTree:
     expected_flow: pd.DataFrame  # rule, admissions, patients with the study's default rules
     table_rows: dict             # rows written per table
 
+# %% ../../nbs/12_fake_mimic.ipynb #ae2b26fa
 def _write_images(args) -> int:
     rows, root, size, seed = args
     for i, (path, view, frontal) in enumerate(rows):
@@ -411,6 +412,7 @@ def expected_flow(truth:pd.DataFrame) -> pd.DataFrame:
              ("alive at T", ~truth.scenario.isin(["minor", "died_before_T"])), ("in hospital at T", truth.scenario == "included")]
     return pd.DataFrame([{"rule": r, "admissions": int(m.sum()), "patients": int(truth.subject_id[m].nunique())} for r, m in steps])
 
+# %% ../../nbs/12_fake_mimic.ipynb #a51e9090
 def make_fake_mimic(out_dir, # directory to write (created)
                     n_patients:int=150, # patients (admissions ≈ 1.6 per patient)
                     seed:int=0,
@@ -504,6 +506,7 @@ def make_fake_mimic(out_dir, # directory to write (created)
                                                    f"version={version} seed={seed} n_patients={n_patients}\n")
     return FakeMimicTree(out, iv, note_dir, cxr_dir, truth, first_values, flow, rows)
 
+# %% ../../nbs/12_fake_mimic.ipynb #de9366d8
 def load_fake_truth(root) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     "`(truth, first_values, expected_flow)` of a fake tree written earlier."
     d = Path(root) / "fake_truth"

@@ -56,11 +56,13 @@ def hpi_section(note:str|None) -> str|None:
     m = _HPI_RE.search(note)
     return m.group(1) if m else None
 
+# %% ../../nbs/13_mimic.ipynb #71f41276
 def scrub_outcome(text:str) -> str:
     "Drop every sentence of `text` that contains an outcome-revealing phrase (`OUTCOME_PHRASES`)."
     sentences = re.split(r"(?<=[.!?])\s+", text)
     return " ".join(s for s in sentences if s and not _OUTCOME_RE.search(s))
 
+# %% ../../nbs/13_mimic.ipynb #b2d4c446
 def clean_hpi(note:str|None, # the discharge summary's text
               scrub:bool=True, # drop outcome-revealing sentences
              ) -> str|None:
@@ -119,6 +121,7 @@ def find_mimic_tables(mimic_iv, # MIMIC-IV (required)
         found[table] = hit
     return found
 
+# %% ../../nbs/13_mimic.ipynb #5f429e3d
 def _source(path:Path) -> str:
     "DuckDB table expression of a file; CSVs are read as text and cast per column (robust to odd values in columns the study does not use)."
     p = str(path).replace("'", "''")
@@ -201,6 +204,7 @@ def cohort_rules(prediction_hours:float=24.0, min_age:int=18) -> list[tuple[str,
             (f"alive at T (admission + {h} h)", "(deathtime IS NULL OR deathtime >= t_pred)"),
             (f"still in hospital at T (not discharged before admission + {h} h)", "dischtime >= t_pred")]
 
+# %% ../../nbs/13_mimic.ipynb #e5b2f016
 def apply_rules(con, prediction_hours:float=24.0, min_age:int=18) -> pd.DataFrame:
     "Create the temp table `cohort` (admissions passing every rule) and return the cohort flow."
     seconds = int(round(prediction_hours * 3600))
@@ -305,6 +309,7 @@ def link_images(con, view_positions=("PA", "AP")) -> pd.DataFrame:
                                  ORDER BY x.study_datetime, x.study_id, list_position([{views}], x.view_position), x.dicom_id) = 1"""
     return con.execute(sql).df()
 
+# %% ../../nbs/13_mimic.ipynb #54ebb62b
 def cxr_relative_path(subject_id:int, study_id:int, dicom_id:str) -> str:
     "`files/pXX/pSUBJECT/sSTUDY/DICOM.jpg`, MIMIC-CXR-JPG's layout."
     return f"files/p{str(subject_id)[:2]}/p{subject_id}/s{study_id}/{dicom_id}.jpg"
@@ -571,6 +576,7 @@ def full_size_resize_ms(work_dir, size:int=224, n:int=10) -> float:
         t = time.perf_counter(); _resize_chunk(([(str(src), str(Path(work_dir) / "full_size.png"))], size)); times.append(time.perf_counter() - t)
     return round(statistics.median(times) * 1000, 1)
 
+# %% ../../nbs/13_mimic.ipynb #53b9de7f
 def bench_mimic(work_dir, # where the fake trees and cohorts go (large: several GB at the default scales)
                 scales=((1_000_000, 2_500_000), (2_000_000, 5_000_000)), # (labevents, chartevents) rows
                 memory_limit:str="4GB", image_size:int=64, seed:int=0, pandas:bool=True, progress:bool=True) -> dict:
@@ -611,6 +617,7 @@ def bench_mimic(work_dir, # where the fake trees and cohorts go (large: several 
             "image_size": image_size, "load_average": load, "rows": rows, "extrapolation": extrapolate(rows),
             "full_size_resize_ms": full_size_resize_ms(work)}
 
+# %% ../../nbs/13_mimic.ipynb #2896961d
 def extrapolate(rows:list[dict]) -> dict:
     "Scaling between the two scales, and the times extrapolated to full MIMIC-IV two ways."
     a, b = rows[0], rows[-1]
@@ -631,6 +638,7 @@ def extrapolate(rows:list[dict]) -> dict:
             out[key] = {"exponent": round(k, 2), "full_mimic_linear_gb": round(b[key] * full / n(b) / 1024, 1)}
     return out
 
+# %% ../../nbs/13_mimic.ipynb #9aa20c1a
 def bench_markdown(res:dict) -> str:
     "The benchmark as Markdown."
     lines = ["# MIMIC-IV cohort builder: benchmark on fake MIMIC trees", "",
@@ -672,6 +680,7 @@ def bench_markdown(res:dict) -> str:
                   "peak does not follow the linear column; pandas holds each whole event table in memory, so it does."]
     return "\n".join(lines) + "\n"
 
+# %% ../../nbs/13_mimic.ipynb #35340c51
 def write_bench(res:dict, out_dir) -> Path:
     "Write `benchmarks_mimic.json` and `benchmarks_mimic.md` atomically."
     out = Path(out_dir)
@@ -700,6 +709,7 @@ def add_mimic_arguments(c) -> None:
     g.add_argument("--memory-limit", default="4GB", help="DuckDB memory limit; it spills to disk beyond it")
     g.add_argument("--threads", type=int, help="DuckDB threads (default: all cores)")
 
+# %% ../../nbs/13_mimic.ipynb #3e7fcef5
 def add_mimic_subcommands(sub) -> None:
     "The `fake-mimic` and `bench-mimic` subcommands."
     f = sub.add_parser("fake-mimic", help="write a fake MIMIC-IV / -Note / -CXR-JPG tree (tests, demos)")
@@ -717,6 +727,7 @@ def add_mimic_subcommands(sub) -> None:
     b.add_argument("--memory-limit", default="4GB")
     b.add_argument("--no-pandas", action="store_true")
 
+# %% ../../nbs/13_mimic.ipynb #4388eafd
 def mimic_command(a) -> int:
     "Run `cohort` (with MIMIC options), `fake-mimic` or `bench-mimic`."
     if a.command == "fake-mimic":
@@ -739,6 +750,7 @@ def mimic_command(a) -> int:
     print(f"{len(df)} admissions written to {a.out}; build time {time.time() - t:.1f} s")
     return 0
 
+# %% ../../nbs/13_mimic.ipynb #7f43c28e
 def make_fake_mimic_cli(a):
     from mmkd_study.cohorts.fake_mimic import make_fake_mimic
     return make_fake_mimic(a.out, a.patients, a.seed, a.version, a.labevents, a.chartevents, file_format=a.format,

@@ -61,12 +61,14 @@ def risk_weights(weights=None) -> dict:
     if weights is None: return RISK_WEIGHTS
     return dict(weights) if isinstance(weights, dict) else dict(zip(("shared", "tabular", "text", "image"), map(float, weights)))
 
+# %% ../../nbs/01_synthetic.ipynb #cebfd73a
 def modality_view(df:pd.DataFrame, modality:str, weights=None) -> np.ndarray:
     "The standardised part of the log-odds a modality can observe: shared severity + its unique factor."
     w = risk_weights(weights)
     a, b = w["shared"], w[modality]
     return ((a * df.severity + b * df[f"u_{modality}"]) / math.hypot(a, b)).to_numpy()
 
+# %% ../../nbs/01_synthetic.ipynb #a3394d72
 def true_logit(df:pd.DataFrame, prevalence:float=0.11, weights=None) -> np.ndarray:
     "The generator's log-odds of death; the intercept gives the expected `prevalence`."
     w = risk_weights(weights)

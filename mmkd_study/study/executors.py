@@ -23,6 +23,7 @@ def memory_gb(text:str, what:str="--mem-per-run") -> float:
     if not m or float(m[1]) <= 0: raise ValueError(f"{what} {text!r}: give an amount of memory such as 16G or 500M")
     return float(m[1]) * {"K": 2**-20, "M": 2**-10, "": 1, "G": 1, "T": 1024}[m[2].upper()]
 
+# %% ../../nbs/31_executors.ipynb #f19d8551
 def minutes(text:str, what:str="--time-per-run") -> int:
     "`4h`, `90m`, `30s`, `2d`, `1:30:00` (h:m:s), `45:00` (m:s) or a number of minutes, in whole minutes (at least 1)."
     t = str(text).strip()
@@ -122,6 +123,7 @@ def parse_squeue(text:str) -> dict[str, str]:
             out[job.strip()] = state.strip()
     return out
 
+# %% ../../nbs/31_executors.ipynb #9681cdf7
 def queue_states() -> dict[str, str]:
     "The states of this user's jobs in the Slurm queue."
     r = subprocess.run(["squeue", "-h", "-r", "-u", getpass.getuser(), "-o", "%i|%T"], capture_output=True, text=True, timeout=60)

@@ -30,11 +30,13 @@ def set_style() -> None:
     plt.rcParams.update({"figure.dpi": 110, "savefig.dpi": 200, "axes.titlesize": 9, "legend.fontsize": 7,
                          "pdf.fonttype": 42})
 
+# %% ../../nbs/21_figures.ipynb #efdc72b2
 def model_palette(models:list) -> dict:
     "A fixed colour per model, the proposed model always in the first colour."
     cols = sns.color_palette("tab10" if len(models) <= 10 else "tab20", max(10, len(models)))
     return {m: cols[i] for i, m in enumerate(models)}
 
+# %% ../../nbs/21_figures.ipynb #46719417
 def save_figure(fig, figures_dir, name:str) -> list[Path]:
     "Write `name.png` and `name.pdf` atomically; return their paths."
     out = [atomic_write(Path(figures_dir) / f"{name}.{ext}",         # the temporary name keeps the extension savefig reads
@@ -95,6 +97,7 @@ def robustness_figure(t3:pd.DataFrame, # table3_missing output (with *_mean colu
     fig.tight_layout()
     return fig
 
+# %% ../../nbs/21_figures.ipynb #95ccb5f1
 def calibration_figure(preds:pd.DataFrame, models:list, subset:str, title:str, n_bins:int=10):
     "Reliability curves (quantile bins) of pooled test predictions."
     set_style()
@@ -111,6 +114,7 @@ def calibration_figure(preds:pd.DataFrame, models:list, subset:str, title:str, n
     fig.tight_layout()
     return fig
 
+# %% ../../nbs/21_figures.ipynb #f21d56ff
 def training_dynamics_figure(histories:dict[int, pd.DataFrame], title:str):
     "GM coefficients and PB pooling weights over the training steps of stage 1, one line style per seed."
     set_style()

@@ -86,6 +86,7 @@ def model_spec(name:str) -> ModelSpec:
     raise KeyError(f"unknown model {name!r}" + (f" (did you mean {', '.join(close)}?)" if close else "")
                    + f"; the registry (mmkd_study.study.grid.MODELS) has {', '.join(MODELS)}")
 
+# %% ../../nbs/19_grid.ipynb #58331617
 def models_in(*groups:str, # groups of `GROUPS`
               among=None, # restrict to these names (e.g. a study's models), keeping the registry's order
              ) -> list[str]:

@@ -41,11 +41,13 @@ def run_config(profile:str="smoke", # smoke | quick | paper
                                            "data.source": data, "data.cohort_dir": str(cohort_dir or default_cohort_dir(profile, data))})
     return validate_config(cfg.updated(overrides or {}))
 
+# %% ../../nbs/30_runner.ipynb #ea932aa3
 def default_cohort_dir(profile:str, data:str="synthetic") -> Path:
     "Where a profile's cohort lives by default (ignored by git)."
     if data == "mimic": return Path.home() / ".mmkd_study" / "mimic_cohort"     # MIMIC data stays outside the repo
     return Path("data") / f"synthetic_{profile}"
 
+# %% ../../nbs/30_runner.ipynb #9c4be2b8
 def default_mimic_results_dir() -> Path:
     "Where results on MIMIC data go by default (runs included): outside the repository, like the cohort."
     return Path.home() / ".mmkd_study" / "mimic_results"
@@ -59,6 +61,7 @@ def slurm_job() -> dict|None:
     return {"job_id": f"{array}_{e.get('SLURM_ARRAY_TASK_ID')}" if array else e["SLURM_JOB_ID"], "raw_job_id": e["SLURM_JOB_ID"],
             "node": e.get("SLURMD_NODENAME"), "partition": e.get("SLURM_JOB_PARTITION"), "restarts": int(e.get("SLURM_RESTART_COUNT", 0))}
 
+# %% ../../nbs/30_runner.ipynb #75855a72
 def git_commit(cwd=None) -> str:
     "The current git commit (with `+dirty` when the tree has changes), or 'unknown'."
     try:
@@ -68,6 +71,7 @@ def git_commit(cwd=None) -> str:
         return sha + ("+dirty" if dirty else "")
     except (OSError, subprocess.CalledProcessError): return "unknown"
 
+# %% ../../nbs/30_runner.ipynb #6afe7e3c
 def package_versions() -> dict:
     "Versions of Python and the packages results depend on."
     from importlib.metadata import version, PackageNotFoundError
@@ -77,6 +81,7 @@ def package_versions() -> dict:
         except PackageNotFoundError: out[p] = None
     return out
 
+# %% ../../nbs/30_runner.ipynb #90a07f47
 def stage1_fingerprint(cfg:Config, data_fingerprint:str) -> str:
     "Identity of a run's stage 1: the run without its name and KD settings (KD only acts in stage 2)."
     kd = {f"train.{k}": getattr(TrainConfig, k) for k in STAGE2_ONLY}
@@ -88,6 +93,7 @@ def split_sizes(split:np.ndarray, label:np.ndarray) -> dict:
     return {s: {"admissions": int((split == s).sum()), "deaths": int(label[split == s].sum())}
             for s in ("train", "val", "test", "excluded") if s != "excluded" or (split == s).any()}
 
+# %% ../../nbs/30_runner.ipynb #7f30dcdc
 def evaluate_subsets(pred:pd.DataFrame, split:str="test") -> dict:
     "AUROC, AUPRC, n and prevalence per modality subset on one split of a predictions table."
     from mmkd_study.stats import auroc, auprc
@@ -98,6 +104,7 @@ def evaluate_subsets(pred:pd.DataFrame, split:str="test") -> dict:
                      "n": int(len(g)), "prevalence": float(g.label.mean())}
     return out
 
+# %% ../../nbs/30_runner.ipynb #e3cf04b3
 def _train_reference(cfg:Config, df:pd.DataFrame, cohort_dir:Path, split:np.ndarray) -> pd.DataFrame:
     from mmkd_study.data import image_cache
     from mmkd_study.reference import ModalityFeatures, ReferenceModel
@@ -180,6 +187,7 @@ def check_study_splits(cohort_dir, grid:list, progress:bool=True) -> None:
         check_splits(study_split(df, cfg.seed, d.split_fractions, d.split_unit, d.scenario), df.label, _where(cohort_dir, cfg), has)
         checked.add(key)
 
+# %% ../../nbs/30_runner.ipynb #283872eb
 def train_run(cfg:Config, # the run's configuration (from `run_config`)
               run_dir, # where predictions.parquet and metrics.json go
               resume:bool=True, # continue an interrupted deep-model run from its last checkpoint
@@ -232,6 +240,7 @@ def study_notebooks_dir() -> Path:
                                 "(pip install -e .) or pass notebooks_dir")
     return here
 
+# %% ../../nbs/30_runner.ipynb #5dbbe997
 def check_parameters(notebook, parameters:dict) -> None:
     "Raise if `parameters` names anything the notebook's `parameters` cell does not define."
     import difflib, papermill
@@ -243,6 +252,7 @@ def check_parameters(notebook, parameters:dict) -> None:
             raise KeyError(f"{Path(notebook).name} has no parameter {k!r}" + (f"; did you mean {close[0]!r}?" if close else
                            f"; it takes {', '.join(known)}"))
 
+# %% ../../nbs/30_runner.ipynb #4594c4cd
 _IPC_DIR = None
 _KERNELS = weakref.WeakSet()            # the kernel managers of the notebooks now executing (for Ctrl-C)
 
@@ -272,6 +282,7 @@ def interrupt_kernels() -> int:
             except ProcessLookupError: pass
     return n
 
+# %% ../../nbs/30_runner.ipynb #9e928de5
 def execute_notebook(notebook, output, parameters:dict) -> None:
     "Execute a study notebook with papermill in this Python environment."
     import papermill
@@ -282,6 +293,7 @@ def execute_notebook(notebook, output, parameters:dict) -> None:
     papermill.execute_notebook(str(notebook), str(output), parameters=parameters, kernel_name="python3",
                                progress_bar=False, cwd=str(Path.cwd()), kernel_manager_class=_ipc_kernel_manager())
 
+# %% ../../nbs/30_runner.ipynb #580cf5b6
 @dataclass
 class RunOutcome:
     "What happened to one (model, seed) run."
@@ -293,6 +305,7 @@ class RunOutcome:
     notebook: Path|None = None   # the executed training notebook that trained it (its kernel group's)
     log: Path|None = None        # on Slurm: the job's stdout (its stderr beside it)
 
+# %% ../../nbs/30_runner.ipynb #10aa6eb3
 def _last_line(text:str) -> str:
     "The last non-empty line of a traceback: the exception and its message."
     lines = [l for l in text.strip().splitlines() if l.strip()]
@@ -312,6 +325,7 @@ def run_state(run_dir, cfg:Config, data_fingerprint:str) -> str:
         if file_sha256(run_dir / name) != digest: return f"corrupt: {run_dir / name} does not match the hash in metrics.json"
     return "complete"
 
+# %% ../../nbs/30_runner.ipynb #305c2033
 def run_is_complete(run_dir, cfg:Config, data_fingerprint:str) -> bool:
     "True when `run_dir` holds a complete run with this configuration and data, its files as they were written."
     return run_state(run_dir, cfg, data_fingerprint) == "complete"
@@ -333,11 +347,13 @@ def kernel_groups(grid:list, # (model, seed, cfg) in `grid_order`
         groups.setdefault((seed, _group(cfg)), []).append(i)
     return list(groups.values())
 
+# %% ../../nbs/30_runner.ipynb #55d3bb3a
 def group_name(grid:list, idx:list) -> str:
     "The folder of a kernel group's executed notebook, e.g. `seed0-patient`."
     _, seed, cfg = grid[idx[0]]
     return f"seed{seed}-{_group(cfg)}"
 
+# %% ../../nbs/30_runner.ipynb #11cf29c1
 def grid_order(models:list, seeds:list) -> list[tuple[str, int]]:
     "(model, seed) in the order to run: unimodal deep models first (they pretrain the shared encoders), the reference models last."
     o = {m: model_spec(m).overrides for m in models}
@@ -346,11 +362,11 @@ def grid_order(models:list, seeds:list) -> list[tuple[str, int]]:
     middle = [m for m in models if m not in first and m not in last]
     return [(m, s) for m in first + middle + last for s in seeds]
 
-
 # %% ../../nbs/30_runner.ipynb #d7898a19
 class StudyInterrupted(KeyboardInterrupt):
     "Ctrl-C during `reproduce`, after the running trainings were stopped; its message says how to resume."
 
+# %% ../../nbs/30_runner.ipynb #d060a0fa
 @dataclass
 class ReproduceResult:
     "Outcome of `reproduce`."
@@ -363,6 +379,7 @@ class ReproduceResult:
     @property
     def ok(self): return not self.failed and not self.errors
 
+# %% ../../nbs/30_runner.ipynb #b497283a
 def check_writable(path:Path, what:str) -> None:
     "Fail before any training when `path` (a folder the study writes) is a file, or cannot be created or written."
     import tempfile
@@ -373,6 +390,7 @@ def check_writable(path:Path, what:str) -> None:
     except OSError as e:
         raise PermissionError(f"{what} {path}: cannot write there ({e.strerror or e}); give a writable folder with free space") from None
 
+# %% ../../nbs/30_runner.ipynb #a0f52788
 def ensure_cohort(cfg:Config, cohort_dir:Path, progress:bool) -> None:
     "Generate the synthetic cohort of `cfg` into `cohort_dir` unless one is there; a MIMIC cohort must have been built already."
     if (cohort_dir / "cohort.parquet").exists(): return
@@ -384,18 +402,21 @@ def ensure_cohort(cfg:Config, cohort_dir:Path, progress:bool) -> None:
     make_cohort(cohort_dir, d.n_admissions, d.cohort_seed, d.image_size, d.missing_image, d.missing_text,
                 d.missing_tabular, d.severity_missingness, progress=progress, weights=d.risk_weights)
 
+# %% ../../nbs/30_runner.ipynb #5cf9a903
 def default_jobs() -> int:
     "Trainings at a time: one per GPU; on a CPU one per core, at most 8 (each run uses one thread)."
     import torch
     if torch.cuda.is_available(): return torch.cuda.device_count()
     return max(1, min(8, os.cpu_count() or 1))
 
+# %% ../../nbs/30_runner.ipynb #e6c4ad41
 def placement(slot:int, jobs:int) -> dict:
     "Where the training in worker `slot` of `jobs` runs: its own GPU; on a CPU nothing changes (one thread per run, `train.threads`)."
     import torch
     if torch.cuda.is_available(): return {"train.device": f"cuda:{slot % torch.cuda.device_count()}"}
     return {}
 
+# %% ../../nbs/30_runner.ipynb #4e9aa732
 @dataclass
 class StudyPlan:
     "What `reproduce` settles before anything trains: the grid and where everything goes. An executor runs it (the local pool below; Slurm in `31_executors`)."
@@ -477,6 +498,7 @@ class StudyPlan:
         atomic_write_text(log, json.dumps({"profile": self.profile, "data": self.data, "calls": calls}, indent=2))
         return ReproduceResult(outcomes, self.runs_dir, self.results_dir, self.errors)
 
+# %% ../../nbs/30_runner.ipynb #6d1178f5
 def _run_locally(plan:StudyPlan, jobs:int, kernel_per:str) -> ReproduceResult:
     "Run the plan on this machine: kernel groups on a pool of `jobs` workers, then the aggregation; Ctrl-C stops and keeps checkpoints."
     from tqdm.auto import tqdm
@@ -625,7 +647,6 @@ def reproduce(profile:str="quick", # smoke | quick | paper
     plan.data_fingerprint = cohort_fingerprint(cohort_dir)
     if executor == "slurm": return run_on_slurm(plan, slurm)
     return _run_locally(plan, jobs, kernel_per)
-
 
 # %% ../../nbs/30_runner.ipynb #91cb38e2
 def pretrain_search(profile:str, modality:str, rates, # the encoder and its candidate pretraining rates

@@ -49,6 +49,7 @@ def collect_runs(runs_dir, # <results>/runs/<profile>
     return pd.DataFrame(rows, columns=["model", "seed", "subset", "auroc", "auprc", "n", "prevalence", "data_source",
                                        "oracle_auroc", "oracle_auprc", "ceiling_auroc", "ceiling_auprc", "split_unit"]), missing
 
+# %% ../../nbs/20_tables.ipynb #85c5d1dc
 ORACLE, CEILING = "oracle (generator's true risk)", VIEW_CEILING          # the rows of what the generator knows (04_reference)
 
 def _known_rows(runs:pd.DataFrame) -> pd.DataFrame:
@@ -84,6 +85,7 @@ def table2_comparison(runs:pd.DataFrame, # from `collect_runs`
                          "AUROC": _mean_sd(o[f"{col}_auroc"]), "AUPRC": _mean_sd(o[f"{col}_auprc"])})
     return pd.DataFrame(rows)
 
+# %% ../../nbs/20_tables.ipynb #9d80c330
 def write_table(df:pd.DataFrame, results_dir, name:str, title:str, notes:list[str]=()) -> None:
     "Write `<name>.csv` (numbers) and `<name>.md` (for reading) atomically."
     results_dir = Path(results_dir)
@@ -108,6 +110,7 @@ def collect_predictions(runs_dir, models:list, seeds:list, split:str="test") -> 
     cols = ["model", "seed", "hadm_id", "label", "probability", "subset"]
     return pd.concat(out, ignore_index=True)[cols] if out else pd.DataFrame(columns=cols)
 
+# %% ../../nbs/20_tables.ipynb #736a9131
 def seed_pairs(preds:pd.DataFrame, model:str, other:str, # two models of `collect_predictions`
                subsets:list, # the modality subsets the comparison averages over
               ) -> tuple[list, bool]:
@@ -124,6 +127,7 @@ def seed_pairs(preds:pd.DataFrame, model:str, other:str, # two models of `collec
     if paired: return [(a[1].loc[a[0].index].to_numpy(), a[0].to_numpy().T, b[0].to_numpy().T) for a, b in both], True
     return [(a[1].loc[a[0].index].to_numpy(), a[0].to_numpy().T, b[1].loc[b[0].index].to_numpy(), b[0].to_numpy().T) for a, b in both], False
 
+# %% ../../nbs/20_tables.ipynb #657c47be
 def claim_test(preds:pd.DataFrame, model:str, other:str, subsets:list, metric:str="auroc",
                n_bootstrap:int=1000, seed:int=0,
                also:tuple=(), # further metrics whose p-value (`p_<metric>`) is wanted on the same pairs
@@ -137,10 +141,12 @@ def claim_test(preds:pd.DataFrame, model:str, other:str, subsets:list, metric:st
         out["p_delong_per_seed"] = [delong_test(y, a[0], b[0])[3] for y, a, b in entries]
     return out
 
+# %% ../../nbs/20_tables.ipynb #169eb727
 def fmt_p(v) -> str:
     "A p-value for a table: '' when absent, '<0.001' when tiny."
     return "" if v is None or pd.isna(v) else ("<0.001" if v < 0.001 else f"{v:.3f}")
 
+# %% ../../nbs/20_tables.ipynb #765ffae5
 def add_intervals_and_tests(table:pd.DataFrame, preds:pd.DataFrame, subset:str=ALL_MODALITIES,
                             reference:str="proposed", n_bootstrap:int=1000, seed:int=0) -> pd.DataFrame:
     "Bootstrap 95% CIs (pooled seeds); against `reference`: difference, CI, p (Holm), MDD from the seeds × admissions bootstrap."
@@ -165,6 +171,7 @@ def add_intervals_and_tests(table:pd.DataFrame, preds:pd.DataFrame, subset:str=A
         table[col + "_holm"] = holm(pd.to_numeric(table[col], errors="coerce"))
     return table
 
+# %% ../../nbs/20_tables.ipynb #c0e1e2b8
 def add_calibration(table:pd.DataFrame, preds:pd.DataFrame, subset:str=ALL_MODALITIES, n_bootstrap:int=1000, seed:int=0) -> pd.DataFrame:
     "Brier score (mean ± sd over seeds, pooled bootstrap CI) and calibration intercept and slope (pooled logistic recalibration, Wald CI)."
     table = table.copy()
@@ -200,6 +207,7 @@ def table3_missing(runs:pd.DataFrame, models:list, data:str, metric:str="auroc")
         rows.append(row)
     return pd.DataFrame(rows)
 
+# %% ../../nbs/20_tables.ipynb #993361ce
 MISSING_SUBSETS = [s for s in SUBSET_ORDER if s != ALL_MODALITIES]
 
 def table4_ablation(runs:pd.DataFrame, models:list, data:str,
@@ -244,6 +252,7 @@ def verdict(difference:float, p_holm:float, mdd:float) -> str:
     if p_holm < 0.05: return f"**resolved: proposed {'better' if difference > 0 else 'worse'}**"
     return f"not resolved (the study could detect {mdd:.3f}; not the same as no effect)"
 
+# %% ../../nbs/20_tables.ipynb #afbfc8cf
 def findings(t2:pd.DataFrame, # Table 2 (with `diff_auroc`, `p_auroc_holm`, `mdd_auroc`)
              t4:pd.DataFrame, # Table 4 (with the tests of `table4_ablation(..., preds)`)
             ) -> list[str]:
@@ -322,6 +331,7 @@ def verdict_agreement(primary_dir, # results folder of the primary study (its ta
     m["agreement"] = [agree(x, y) for x, y in zip(m["verdict (primary)"], m["verdict (second)"])]
     return m
 
+# %% ../../nbs/20_tables.ipynb #a92d140f
 def write_verdict_agreement(primary_dir, second_dir) -> Path:
     "`verdict_agreement` as `<second_dir>/verdicts_vs_primary.{csv,md}`; returns the Markdown file."
     m = verdict_agreement(primary_dir, second_dir)
@@ -362,6 +372,7 @@ def small_cell(n:int, suppress:bool=True,
     if total is None: return str(int(n))
     return f"{int(n)} ({100 * n / total:.1f}%)" if total else "0"
 
+# %% ../../nbs/20_tables.ipynb #0503ebe9
 def complementary_suppression(counts:pd.Series, # the counts of one group of cells that add up to a total shown elsewhere
                              ) -> pd.Series:
     "`counts` with the small ones (1–9) and, while the hidden ones add up to 1–9, the next smallest ones hidden (NA)."
@@ -370,11 +381,13 @@ def complementary_suppression(counts:pd.Series, # the counts of one group of cel
         hidden[counts.where((counts > 0) & ~hidden).idxmin()] = True   # else total minus the shown cells gives the hidden ones
     return counts.astype("Int64").mask(hidden & (counts >= SMALL_CELL))     # the small ones stay: `small_cell` shows them as <10
 
+# %% ../../nbs/20_tables.ipynb #a1086b6d
 def count_with(n:int, suppress:bool, total:int) -> str:
     "`n` of `total` admissions with something, as `small_cell` shows it; the admissions without it are a cell too (1–9: '>total-10')."
     if suppress and 0 < total - n < SMALL_CELL: return f">{total - SMALL_CELL} (>{100 * (total - SMALL_CELL) / total:.1f}%)"
     return small_cell(n, suppress, total)
 
+# %% ../../nbs/20_tables.ipynb #693582f7
 def table1_cohort(df:pd.DataFrame, # a validated cohort table
                   data:str="synthetic", # mimic: small cells suppressed
                  ) -> pd.DataFrame:
@@ -431,6 +444,7 @@ def shareable_flow(flow:pd.DataFrame, # cohort_flow.csv: rule, admissions, patie
     if hide: out.loc[len(out) - 1, ["admissions", "patients"]] = pd.NA
     return out
 
+# %% ../../nbs/20_tables.ipynb #45e374f8
 def cohort_flow_table(flow:pd.DataFrame, # cohort_flow.csv: rule, admissions, patients
                       data:str="synthetic", # mimic: small cells suppressed
                      ) -> pd.DataFrame:
@@ -456,6 +470,7 @@ def age_group(age:pd.Series) -> pd.Series:
     bands = pd.cut(age, [0, 50, 65, 80, 200], right=False, labels=["<50", "50–64", "65–79", "≥80"])
     return bands.cat.add_categories("missing").fillna("missing")
 
+# %% ../../nbs/20_tables.ipynb #fd08fccb
 def subgroup_table(preds:pd.DataFrame, # pooled predictions (collect_predictions)
                    groups:pd.DataFrame, # hadm_id and one column per characteristic (its level per admission)
                    models:list, subset:str=ALL_MODALITIES, suppress:bool=False, n_bootstrap:int=1000, seed:int=0) -> pd.DataFrame:

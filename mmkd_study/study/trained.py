@@ -72,6 +72,7 @@ class TrainedRun:
     run_dir: Path
     record: dict
 
+# %% ../../nbs/25_trained.ipynb #3b5d6558
 def load_run(run_dir, # a finished deep run, e.g. results/runs/quick/proposed/seed0
             ) -> TrainedRun:
     "The trained model of a run of the study, ready to `predict`."
