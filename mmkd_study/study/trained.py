@@ -12,7 +12,7 @@ import pandas as pd
 
 from ..config import Config, MODALITIES, subset_name
 from .grid import MODELS
-from .tables import DATA_SOURCE_LABEL
+from .tables import DATA_SOURCE_LABEL, SMALL_CELL, complementary_suppression, small_cell
 
 # %% auto #0
 __all__ = ['model_card', 'TrainedRun', 'load_run', 'check_cohort', 'predict_cohort']
@@ -24,20 +24,29 @@ def model_card(record:dict, # a run's metrics.json record
     "The model card of one run, as Markdown."
     from mmkd_study.stats import bootstrap_ci
     cfg, m = record["config"], record["metrics"]["test"]
+    suppress = record["data_source"] == "mimic"             # the small-cell rule of every shareable output (20_tables)
+    def too_small(n, deaths): return suppress and min(n, deaths, n - deaths) < SMALL_CELL
     everything = subset_name(MODALITIES)
     spec = MODELS.get(record["model"])
     role = {"method": "the proposed model (PB fusion, KD, GM)", "ablation": "an ablation of the proposed model",
             "switch": "the proposed model with one behaviour of the authors' released code", "deep_baseline": "a deep baseline",
             "reference": "a simple reference model (logistic regression)"}.get(spec.group if spec else "", "a model outside the registry")
-    auroc = m.get(everything, {}).get("auroc")
+    full = m.get(everything, {})
+    auroc = full.get("auroc")
     line = f"{auroc:.3f}" if auroc is not None else "not defined (one class)"
+    if auroc is not None and too_small(full["n"], round(full["n"] * full["prevalence"])):
+        auroc, line = None, "suppressed (fewer than 10 admissions, deaths or survivors)"
     if test is not None and auroc is not None and test.label.nunique() == 2:
         _, lo, hi = bootstrap_ci(test.label.to_numpy(), test.probability.to_numpy(), "auroc", n_bootstrap, seed=0)
         line += f" (95% bootstrap CI {lo:.3f}–{hi:.3f})"
     source = DATA_SOURCE_LABEL.get(record["data_source"], record["data_source"])
-    rows = "\n".join(f"| {s} | {v['auroc']:.3f} | {v['auprc']:.3f} | {v['n']} |" for s, v in m.items() if v.get("auroc") is not None)
+    rows = "\n".join(f"| {s} | suppressed (small cell) | | {small_cell(v['n'], suppress)} |" if too_small(v["n"], round(v["n"] * v["prevalence"]))
+                     else f"| {s} | {v['auroc']:.3f} | {v['auprc']:.3f} | {v['n']} |" for s, v in m.items() if v.get("auroc") is not None)
     sizes = record.get("split_sizes", {})
-    split = ", ".join(f"{k} {v['admissions']} ({v['deaths']} deaths)" for k, v in sizes.items() if k != "excluded")
+    shown = {c: complementary_suppression(pd.Series({k: v[c] for k, v in sizes.items()})) if suppress and sizes else
+             pd.Series({k: v[c] for k, v in sizes.items()}, dtype="Int64") for c in ("admissions", "deaths")}   # splits add up to the cohort
+    def deaths(k): return "deaths suppressed" if pd.isna(shown["deaths"][k]) else f"{small_cell(shown['deaths'][k], suppress)} deaths"
+    split = ", ".join(f"{k} {small_cell(shown['admissions'][k], suppress)} ({deaths(k)})" for k in sizes if k != "excluded")
     return f"""# Model card: `{record['model']}`, seed {record['seed']} ({record['profile']} profile)
 
 **For research only.** This model predicts in-hospital mortality for the study of robust multimodal fusion
