@@ -10,19 +10,12 @@ from torch import nn, Tensor
 from .config import MODALITIES
 
 # %% auto #0
-__all__ = ['encoder_layer', 'absent_everywhere', 'PooledBottleneckFusion']
+__all__ = ['encoder_layer', 'PooledBottleneckFusion', 'absent_everywhere']
 
 # %% ../nbs/06_fusion.ipynb #19f3ab27
 def encoder_layer(dim:int, heads:int, ff_dim:int, dropout:float=0.0) -> nn.TransformerEncoderLayer:
     "A pre-norm Transformer encoder layer (batch first, GELU)."
     return nn.TransformerEncoderLayer(dim, heads, ff_dim, dropout, activation="gelu", batch_first=True, norm_first=True)
-
-# %% ../nbs/06_fusion.ipynb #597851ab
-def absent_everywhere(present:Tensor, # (B, M) bool
-                      modalities:tuple, # the M modality keys, in column order
-                     ) -> set[str]:
-    "The modalities that no sample in the batch has."
-    return {m for m, any_ in zip(modalities, present.bool().any(0).tolist()) if not any_}
 
 # %% ../nbs/06_fusion.ipynb #69437b75
 class PooledBottleneckFusion(nn.Module):
@@ -82,3 +75,10 @@ class PooledBottleneckFusion(nn.Module):
             pooled = self.pool(torch.stack([out[m][:, :L] for m in self.modalities], 1), present)
             streams = {m: torch.cat([pooled, out[m][:, L:]], 1) for m in self.modalities}
         return pooled[:, 0]
+
+# %% ../nbs/06_fusion.ipynb #597851ab
+def absent_everywhere(present:Tensor, # (B, M) bool
+                      modalities:tuple, # the M modality keys, in column order
+                     ) -> set[str]:
+    "The modalities that no sample in the batch has."
+    return {m for m, any_ in zip(modalities, present.bool().any(0).tolist()) if not any_}
