@@ -5,7 +5,7 @@
 # %% ../nbs/10_train.ipynb #4e3774da
 from __future__ import annotations
 import math, warnings
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, asdict
 from pathlib import Path
 
@@ -263,88 +263,103 @@ class Trainer:
             stop_after_steps:int|None=None, # raise `Interrupted` after this many steps (tests)
            ) -> pd.DataFrame:
         "Train both stages (stage 2 only when `cfg.train.kd`); return the per-step history."
-        from tqdm.auto import tqdm
-        t = self.cfg.train
+        self._begin(resume)
+        self._steps_taken, self._stop_after = 0, stop_after_steps
+        if self.stage == 1 and not self.done:
+            with self._stage1_lock() as shared:          # a stage 1 that runs share: the first trains and publishes it, the rest adopt it
+                if not (shared and self._adopt_stage1()):
+                    self._train_stage()
+                    self._restore_best()
+                    if shared: self._publish_stage1()
+            self._next_stage()
+        if self.stage == 2 and not self.done:
+            self._train_stage()
+            self._restore_best()
+            self._next_stage()
+        return pd.DataFrame(self.history)
+
+    def _begin(self, resume:bool) -> None:
+        "Start afresh, or from `checkpoints/last.pt` when resuming (a damaged one is reported and the run starts afresh)."
         last = self.ckpt_dir / "last.pt"
-        self.shared_stage1 = False
-        state = None
+        self.shared_stage1, self.resumed_from_step, state = False, None, None   # metrics.json says whether, and from where
         if resume and last.exists():
             try: state = torch.load(last, weights_only=True)
-            except Exception as e:                        # a damaged checkpoint is reported and the run starts afresh
+            except Exception as e:
                 warnings.warn(f"{last}: unreadable checkpoint ({type(e).__name__}: {str(e)[:120]}); starting this run from the beginning")
                 last.unlink()
-        self.resumed_from_step = None                     # a run resumed from its checkpoint says from where (metrics.json)
         if state is not None: self._load(state); self.resumed_from_step = self.global_step
         else:
             self.global_step, self.done = 0, False; self._new_stage(1)
             torch.manual_seed(self.cfg.seed * 7919 + 1)       # stage 1 starts from the same state, whatever ran before it here
-        steps_taken, n = 0, len(self.data["train"])
+
+    @contextmanager
+    def _stage1_lock(self):
+        "Hold the shared stage 1's lock (a parallel run training it makes this one wait); yields whether stage 1 is shared at all."
+        if self.stage1_dir is None:
+            yield False
+            return
+        from filelock import FileLock
+        self.stage1_dir.parent.mkdir(parents=True, exist_ok=True)
+        with FileLock(str(self.stage1_dir) + ".lock"): yield True
+
+    def _train_stage(self) -> None:
+        "The current stage's remaining epochs: a step per batch, validation when it is due, until the plateau rule or the epochs stop it."
+        from tqdm.auto import tqdm
+        t, n = self.cfg.train, len(self.data["train"])
         per_epoch = steps_per_epoch(n, t.batch_size)
-        stages = [1, 2] if t.kd else [1]
-        lock = None
-        if self.stage1_dir is not None and self.stage == 1 and not self.done:
-            from filelock import FileLock                 # a parallel run training the same stage 1: wait for it
-            self.stage1_dir.parent.mkdir(parents=True, exist_ok=True)
-            lock = FileLock(str(self.stage1_dir) + ".lock"); lock.acquire()
-            if self._adopt_stage1():
-                lock.release(); lock = None
-                if t.kd: self._enter_stage2()
-                else: self.done = True
-                self._checkpoint()
-        try:
-            while not self.done:
-                max_epochs = t.max_epochs if self.stage == 1 else t.kd_epochs
-                bar = tqdm(total=max_epochs * per_epoch, initial=self.epoch * per_epoch + self.step_in_epoch,
-                           desc=f"stage {self.stage}", disable=not self.progress, leave=False)
-                stop = self.epoch >= max_epochs
-                while not stop:
-                    g = torch.Generator().manual_seed(self.cfg.seed * 1_000_003 + self.stage * 1009 + self.epoch)
-                    order = torch.randperm(n, generator=g)
-                    for i in range(self.step_in_epoch, per_epoch):
-                        batch = make_batch(self.data["train"], order[i * t.batch_size:(i + 1) * t.batch_size], self.device)
-                        log = self.step(batch)
-                        self.step_in_epoch, self.global_step = i + 1, self.global_step + 1
-                        row = {"stage": self.stage, "epoch": self.epoch, "step": self.global_step,
-                               "lr": self.optimizer.param_groups[-1]["lr"], **log}
-                        bar.update(1)
-                        if self._validates_now(per_epoch, max_epochs):
-                            row["val_loss"] = self._validate()
-                            if not math.isfinite(row["val_loss"]):
-                                raise FloatingPointError(f"validation loss is {row['val_loss']} at stage {self.stage}, step {self.global_step} "
-                                                         f"({self.cfg.model.name}); lower the learning rates or check the data")
-                            improved, decay, stop = self._plateau_update(row["val_loss"])
-                            if improved: atomic_torch_save(self.model.state_dict(), self.ckpt_dir / f"best_stage{self.stage}.pt")
-                            if decay:
-                                for pg in self.optimizer.param_groups: pg["lr"] *= t.lr_decay
-                            bar.set_postfix(loss=f"{log['loss']:.3f}", val=f"{row['val_loss']:.3f}", best=f"{self.plateau.best:.3f}")
-                        self.history.append(row)
-                        if "val_loss" in row:
-                            if self.step_in_epoch == per_epoch: self.epoch, self.step_in_epoch = self.epoch + 1, 0
-                            stop = stop or self.epoch >= max_epochs
-                            self._checkpoint()
-                            if stop: break
-                        steps_taken += 1
-                        if stop_after_steps is not None and steps_taken >= stop_after_steps: raise Interrupted(f"stopped after {steps_taken} steps")
-                    else:                                     # epoch finished without a stop
-                        if self.step_in_epoch == per_epoch: self.epoch, self.step_in_epoch = self.epoch + 1, 0
-                        stop = self.epoch >= max_epochs
-                bar.close()
-                if not (self.ckpt_dir / f"best_stage{self.stage}.pt").exists():
-                    raise RuntimeError(f"stage {self.stage} of {self.cfg.model.name} ended without a validated checkpoint in {self.ckpt_dir}; "
-                                       "delete the run folder to start it afresh")
-                if self.stage == 1 and lock is not None:
-                    self._publish_stage1(); lock.release(); lock = None
-                if self.stage < stages[-1]:
-                    self.model.load_state_dict(torch.load(self.ckpt_dir / "best_stage1.pt", weights_only=True))
-                    self._enter_stage2()
-                    self._checkpoint()
-                else:
-                    self.model.load_state_dict(torch.load(self.ckpt_dir / f"best_stage{self.stage}.pt", weights_only=True))
-                    self.done = True
-                    self._checkpoint()
-        finally:
-            if lock is not None: lock.release()
-        return pd.DataFrame(self.history)
+        max_epochs = t.max_epochs if self.stage == 1 else t.kd_epochs
+        stop = self.epoch >= max_epochs
+        with tqdm(total=max_epochs * per_epoch, initial=self.epoch * per_epoch + self.step_in_epoch, desc=f"stage {self.stage}",
+                  disable=not self.progress, leave=False) as bar:
+            while not stop:
+                g = torch.Generator().manual_seed(self.cfg.seed * 1_000_003 + self.stage * 1009 + self.epoch)
+                order = torch.randperm(n, generator=g)
+                for i in range(self.step_in_epoch, per_epoch):
+                    log = self.step(make_batch(self.data["train"], order[i * t.batch_size:(i + 1) * t.batch_size], self.device))
+                    self.step_in_epoch, self.global_step = i + 1, self.global_step + 1
+                    bar.update(1)
+                    if stop := self._record(log, per_epoch, max_epochs, bar): break
+                    self._steps_taken += 1
+                    if self._stop_after is not None and self._steps_taken >= self._stop_after:
+                        raise Interrupted(f"stopped after {self._steps_taken} steps")
+                else:                                     # the epoch finished without a stop
+                    if self.step_in_epoch == per_epoch: self.epoch, self.step_in_epoch = self.epoch + 1, 0
+                    stop = self.epoch >= max_epochs
+
+    def _record(self, log:dict, per_epoch:int, max_epochs:int, bar) -> bool:
+        "Log a step; when validation is due, apply the plateau rule (best checkpoint, lr decay) and checkpoint. True: the stage stops here."
+        t, stop = self.cfg.train, False
+        row = {"stage": self.stage, "epoch": self.epoch, "step": self.global_step, "lr": self.optimizer.param_groups[-1]["lr"], **log}
+        if self._validates_now(per_epoch, max_epochs):
+            row["val_loss"] = self._validate()
+            if not math.isfinite(row["val_loss"]):
+                raise FloatingPointError(f"validation loss is {row['val_loss']} at stage {self.stage}, step {self.global_step} "
+                                         f"({self.cfg.model.name}); lower the learning rates or check the data")
+            improved, decay, stop = self._plateau_update(row["val_loss"])
+            if improved: atomic_torch_save(self.model.state_dict(), self.ckpt_dir / f"best_stage{self.stage}.pt")
+            if decay:
+                for pg in self.optimizer.param_groups: pg["lr"] *= t.lr_decay
+            bar.set_postfix(loss=f"{log['loss']:.3f}", val=f"{row['val_loss']:.3f}", best=f"{self.plateau.best:.3f}")
+        self.history.append(row)
+        if "val_loss" in row:
+            if self.step_in_epoch == per_epoch: self.epoch, self.step_in_epoch = self.epoch + 1, 0
+            stop = stop or self.epoch >= max_epochs
+            self._checkpoint()
+        return stop
+
+    def _restore_best(self) -> None:
+        "The stage's best validated weights back into the model (an error when the stage never validated)."
+        best = self.ckpt_dir / f"best_stage{self.stage}.pt"
+        if not best.exists():
+            raise RuntimeError(f"stage {self.stage} of {self.cfg.model.name} ended without a validated checkpoint in {self.ckpt_dir}; "
+                               "delete the run folder to start it afresh")
+        self.model.load_state_dict(torch.load(best, weights_only=True))
+
+    def _next_stage(self) -> None:
+        "After stage 1 (trained or adopted): stage 2 when KD is on, else the run is done; after stage 2, done. Checkpointed."
+        if self.stage == 1 and self.cfg.train.kd: self._enter_stage2()
+        else: self.done = True
+        self._checkpoint()
 
     def _checkpoint(self) -> None:
         atomic_torch_save(self._state(), self.ckpt_dir / "last.pt")
