@@ -16,7 +16,7 @@ from .runtime import seeded
 from .data import CohortTensors
 from .files import atomic_torch_save, atomic_write_text
 from .model import build_model, modality_inputs
-from .train import Trainer, make_batch
+from .train import Trainer, eval_batches, make_batch
 
 # %% auto #0
 __all__ = ['ENCODER_FIELDS', 'PRETRAIN_TRAIN_FIELDS', 'PRETRAIN_LR_GROUP', 'pretrain_config', 'vocabulary_hash',
@@ -58,11 +58,7 @@ def encoder_features(encoder, # an encoder of `05_encoders`
                      data:CohortTensors, modality:str, batch_size:int=256, device=None) -> torch.Tensor:
     "The backbone features of every admission in `data`, on the CPU."
     device = device or next(encoder.parameters()).device
-    was = encoder.training; encoder.eval()
-    out = [encoder.features(*modality_inputs(make_batch(data, torch.arange(s, min(s + batch_size, len(data))), device), modality)).float().cpu()
-           for s in range(0, len(data), batch_size)]
-    encoder.train(was)
-    return torch.cat(out)
+    return torch.cat([encoder.features(*modality_inputs(b, modality)).float().cpu() for b in eval_batches(encoder, data, batch_size, device)])
 
 # %% ../nbs/10a_pretrain.ipynb #09b041ac
 def pretrained_dir(cohort_dir, modality:str, key:str) -> Path:

@@ -22,8 +22,8 @@ from .files import atomic_torch_save, atomic_write, atomic_write_text
 from .modulation import GradientModulation
 
 # %% auto #0
-__all__ = ['SUBSET_MASKS', 'make_batch', 'param_groups', 'steps_per_epoch', 'DeviceSetting', 'predict', 'validation_loss',
-           'Interrupted', 'Plateau', 'Trainer', 'prepare_data']
+__all__ = ['SUBSET_MASKS', 'make_batch', 'eval_batches', 'param_groups', 'steps_per_epoch', 'DeviceSetting', 'predict',
+           'validation_loss', 'Interrupted', 'Plateau', 'Trainer', 'prepare_data']
 
 # %% ../nbs/10_train.ipynb #6aabe9d7
 def make_batch(data:CohortTensors, rows:torch.Tensor, device=None) -> dict:
@@ -33,6 +33,15 @@ def make_batch(data:CohortTensors, rows:torch.Tensor, device=None) -> dict:
     b["image"] = b["image"].unsqueeze(1).float().div_(255)
     b.update({f"{m}_features": v[rows].to(device, non_blocking=nb) for m, v in data.features.items()})
     return b
+
+# %% ../nbs/10_train.ipynb #83fe68b2
+def eval_batches(model:torch.nn.Module, data:CohortTensors, batch_size:int=256, device=None):
+    "The batches of `data` in order on `device`, with `model` in eval mode while they are used (its mode restored after, also on an error)."
+    was = model.training; model.eval()
+    try:
+        for start in range(0, len(data), batch_size):
+            yield make_batch(data, torch.arange(start, min(start + batch_size, len(data))), device)
+    finally: model.train(was)
 
 # %% ../nbs/10_train.ipynb #6785f75d
 def param_groups(model, cfg:Config) -> list[dict]:
@@ -91,17 +100,14 @@ def predict(model, data:CohortTensors, # a model and the data to predict
     "Probability of death per admission for each modality subset."
     subsets = subsets or list(SUBSET_MASKS)
     device = device or next(model.parameters()).device
-    was = model.training; model.eval()
     out = {s: [] for s in subsets}
     amp = DeviceSetting.for_device(device).autocast(device)
-    for start in range(0, len(data), batch_size):
-        b = make_batch(data, torch.arange(start, min(start + batch_size, len(data))), device)
+    for b in eval_batches(model, data, batch_size, device):
         with amp:
             tokens, padding = model.encode(b)
             for s in subsets:
                 logits = model.fuse(tokens, padding, b["present"] & SUBSET_MASKS[s].to(b["present"].device), skip_absent=True)
                 out[s].append(logits.float().softmax(-1)[:, 1].cpu())
-    model.train(was)
     return {s: torch.cat(v).numpy() for s, v in out.items()}
 
 # %% ../nbs/10_train.ipynb #008f0c5e
@@ -109,19 +115,16 @@ def predict(model, data:CohortTensors, # a model and the data to predict
 def validation_loss(model, data:CohortTensors, subsets:list[str]|None=None, batch_size:int=256, device=None) -> float:
     "Mean cross-entropy on `data`, with each sample's own modalities (None) or averaged over `subsets`."
     device = device or next(model.parameters()).device
-    was = model.training; model.eval()
     total, n = 0.0, 0
     masks = [None] if subsets is None else [SUBSET_MASKS[s] for s in subsets]
     amp = DeviceSetting.for_device(device).autocast(device)       # as training and prediction: bf16 on a GPU
-    for start in range(0, len(data), batch_size):
-        b = make_batch(data, torch.arange(start, min(start + batch_size, len(data))), device)
+    for b in eval_batches(model, data, batch_size, device):
         with amp:
             tokens, padding = model.encode(b)
             for mask in masks:
                 present = b["present"] if mask is None else b["present"] & mask.to(device)
                 total += F.cross_entropy(model.fuse(tokens, padding, present, skip_absent=True).float(), b["label"], reduction="sum").item()
                 n += len(b["label"])
-    model.train(was)
     return total / n
 
 # %% ../nbs/10_train.ipynb #b5a657b0
