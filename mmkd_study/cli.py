@@ -149,13 +149,14 @@ def main(argv=None) -> int:
         if a.command == "cohort":
             from mmkd_study.cohorts.synthetic import make_cohort
             t = time.time()
-            df = make_cohort(a.out, a.n, a.seed, a.image_size, workers=a.workers)
+            df = make_cohort(a.out, a.n, a.seed, image_size=a.image_size, workers=a.workers)
             dt = time.time() - t
             print(f"{len(df)} admissions, {df.label.mean():.1%} deaths, written to {a.out}")
             if a.bench: print(f"generation time: {dt:.1f} s for {a.n} admissions at {a.image_size}x{a.image_size} "
                               f"on {os.cpu_count()} CPU cores ({a.n / dt:.0f} admissions/s)")
             return 0
-        res = reproduce(a.profile, a.data, a.cohort, a.results, a.figures, a.runs, a.models, a.seeds, _parse_set(a.set), a.jobs, a.force,
+        res = reproduce(a.profile, a.data, cohort_dir=a.cohort, results_dir=a.results, figures_dir=a.figures, runs_dir=a.runs,
+                        models=a.models, seeds=a.seeds, overrides=_parse_set(a.set), jobs=a.jobs, force=a.force,
                         scenario=a.scenario, kernel_per=a.kernel_per, executor=a.executor, slurm=_slurm_options(a, r))
     except (KeyError, ValueError, FileNotFoundError, FileExistsError, NotADirectoryError, PermissionError, TypeError) as e:
         print(f"mmkd-study: error: {e.args[0] if e.args else e}", file=sys.stderr); return 2

@@ -379,6 +379,7 @@ def build_mimic_cohort(mimic_iv, # MIMIC-IV release directory (holds hosp/ and i
                        mimic_note, # MIMIC-IV-Note release directory (holds note/discharge.csv.gz)
                        mimic_cxr, # MIMIC-CXR-JPG release directory (metadata, split, files/)
                        out_dir, # cohort directory to write (keep it outside any repository)
+                       *, # the rules and resources by name
                        prediction_hours:float=24.0, # T = admittime + this
                        aggregation:str="first", # first | last | mean | min | max of the values in [admittime, T)
                        view_positions=("PA", "AP"), # frontal views, in order of preference within a study
@@ -744,9 +745,10 @@ def mimic_command(a) -> int:
     if not a.mimic_iv: raise ValueError("the MIMIC builder needs --mimic-iv (--mimic-note and --mimic-cxr are optional: "
                                         "without one, its modality is missing for every admission)")
     t = time.time()
-    df = build_mimic_cohort(a.mimic_iv, a.mimic_note, a.mimic_cxr, a.out, a.prediction_hours, a.aggregation, tuple(a.view_positions),
-                            a.min_age, tuple(a.require), not a.no_scrub, a.image_size, a.on_missing_image, a.memory_limit,
-                            a.threads, a.workers, stored_by_t=not a.ignore_storetime)
+    df = build_mimic_cohort(a.mimic_iv, a.mimic_note, a.mimic_cxr, a.out, prediction_hours=a.prediction_hours, aggregation=a.aggregation,
+                            view_positions=tuple(a.view_positions), min_age=a.min_age, require_modalities=tuple(a.require),
+                            scrub=not a.no_scrub, image_size=a.image_size, on_missing_image=a.on_missing_image,
+                            memory_limit=a.memory_limit, threads=a.threads, workers=a.workers, stored_by_t=not a.ignore_storetime)
     print(f"{len(df)} admissions written to {a.out}; build time {time.time() - t:.1f} s")
     return 0
 

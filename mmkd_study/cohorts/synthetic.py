@@ -252,6 +252,7 @@ def _draw_images(args) -> int:
 def make_cohort(out_dir, # directory to write; created if absent
                 n_admissions:int=20000, # number of admissions
                 seed:int=0, # generator seed: same seed, byte-identical cohort.parquet
+                *, # the rest by name
                 image_size:int=224, # side of the square PNG images
                 missing_image:float=0.35, # share of admissions without a CXR (before the severity shift)
                 missing_text:float=0.15, # share without an HPI

@@ -399,8 +399,8 @@ def ensure_cohort(cfg:Config, cohort_dir:Path, progress:bool) -> None:
     from mmkd_study.cohorts.synthetic import make_cohort
     d = cfg.data
     print(f"generating the synthetic cohort ({d.n_admissions} admissions, {d.image_size}px) in {cohort_dir}")
-    make_cohort(cohort_dir, d.n_admissions, d.cohort_seed, d.image_size, d.missing_image, d.missing_text,
-                d.missing_tabular, d.severity_missingness, progress=progress, weights=d.risk_weights)
+    make_cohort(cohort_dir, d.n_admissions, d.cohort_seed, image_size=d.image_size, missing_image=d.missing_image, missing_text=d.missing_text,
+                missing_tabular=d.missing_tabular, severity_missingness=d.severity_missingness, progress=progress, weights=d.risk_weights)
 
 # %% ../../nbs/30_runner.ipynb #5cf9a903
 def default_jobs() -> int:
@@ -579,6 +579,7 @@ def _run_locally(plan:StudyPlan, jobs:int, kernel_per:str) -> ReproduceResult:
 
 def reproduce(profile:str="quick", # smoke | quick | paper
               data:str="synthetic", # synthetic | mimic
+              *, # the rest by name: the call reads as what it sets
               cohort_dir=None, # cohort directory (default: data/synthetic_<profile>)
               results_dir=None, # tables go here (default: the profile's study.results_dir; `<it>/natural` for that scenario)
               figures_dir=None, # figures go here (default: figures/ beside results_dir; `figures/natural` for that scenario)
