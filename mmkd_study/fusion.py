@@ -10,7 +10,7 @@ from torch import nn, Tensor
 from .config import MODALITIES
 
 # %% auto #0
-__all__ = ['encoder_layer', 'PooledBottleneckFusion', 'absent_everywhere']
+__all__ = ['encoder_layer', 'PooledBottleneckFusion', 'toy_tokens', 'absent_everywhere']
 
 # %% ../nbs/06_fusion.ipynb #19f3ab27
 def encoder_layer(dim:int, heads:int, ff_dim:int, dropout:float=0.0) -> nn.TransformerEncoderLayer:
@@ -75,6 +75,17 @@ class PooledBottleneckFusion(nn.Module):
             pooled = self.pool(torch.stack([out[m][:, :L] for m in self.modalities], 1), present)
             streams = {m: torch.cat([pooled, out[m][:, L:]], 1) for m in self.modalities}
         return pooled[:, 0]
+
+# %% ../nbs/06_fusion.ipynb #7abc22ab
+def toy_tokens(B:int=7, d:int=16, seed:int=0) -> tuple[dict, dict, Tensor]:
+    "Random `(tokens, padding, present)` for tests and examples: 4 image, 6 text (the last 2 padding), 3 tabular tokens; the 7 subsets in turn."
+    g = torch.Generator().manual_seed(seed)
+    n = {"image": 4, "text": 6, "tabular": 3}
+    tokens = {m: torch.randn(B, k, d, generator=g) for m, k in n.items()}
+    padding = {m: torch.zeros(B, k, dtype=torch.bool) for m, k in n.items()}
+    padding["text"][:, 4:] = True
+    subsets = torch.tensor([[1, 1, 1], [1, 1, 0], [1, 0, 1], [0, 1, 1], [1, 0, 0], [0, 1, 0], [0, 0, 1]], dtype=torch.bool)
+    return tokens, padding, subsets[torch.arange(B) % 7]
 
 # %% ../nbs/06_fusion.ipynb #597851ab
 def absent_everywhere(present:Tensor, # (B, M) bool

@@ -13,7 +13,8 @@ from .fusion import PooledBottleneckFusion
 from .baselines import BottleneckFusion, EarlyFusion, LateFusion, LSTMFusion, UnimodalFusion
 
 # %% auto #0
-__all__ = ['MODALITY_INPUTS', 'modality_inputs', 'MultimodalModel', 'build_fusion', 'build_model', 'count_parameters']
+__all__ = ['MODALITY_INPUTS', 'modality_inputs', 'MultimodalModel', 'build_fusion', 'build_model', 'count_parameters',
+           'toy_batch']
 
 # %% ../nbs/07_model.ipynb #7bb9a83e
 MODALITY_INPUTS = {"image": ("image",), "text": ("text_ids", "text_mask"), "tabular": ("tabular",)}
@@ -84,3 +85,12 @@ def build_model(cfg:Config, # the run's configuration
 
 # %% ../nbs/07_model.ipynb #72d35280
 def count_parameters(model:nn.Module) -> int: return sum(p.numel() for p in model.parameters())
+
+# %% ../nbs/07_model.ipynb #bde99e2c
+def toy_batch(B:int=8, max_text_tokens:int=48, image_size:int=32, vocab:int=100, seed:int=0) -> dict:
+    "A random batch with `make_batch`'s keys, for tests and examples: the 7 modality subsets in turn, deaths and survivors alternating."
+    g = torch.Generator().manual_seed(seed)
+    subsets = torch.tensor([[1, 1, 1], [1, 1, 0], [1, 0, 1], [0, 1, 1], [1, 0, 0], [0, 1, 0], [0, 0, 1]], dtype=torch.bool)
+    return {"image": torch.rand(B, 1, image_size, image_size, generator=g),
+            "text_ids": torch.randint(1, vocab, (B, max_text_tokens), generator=g), "text_mask": torch.ones(B, max_text_tokens, dtype=torch.bool),
+            "tabular": torch.randn(B, 140, generator=g), "present": subsets[torch.arange(B) % 7], "label": torch.arange(B) % 2}
