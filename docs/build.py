@@ -112,11 +112,11 @@ def build_study(out:Path, jobs:int) -> list[str]:
         missing = [k for k, v in found.items() if v is None or not v.exists()]
         if missing: raise SystemExit(f"docs: the smoke study wrote no executed {', '.join(missing)} under {runs}")
         out.mkdir(parents=True, exist_ok=True)
-        for name in STUDY_NOTEBOOKS: _with_note(found[name], out / name)
+        for name in STUDY_NOTEBOOKS: _with_note(found[name], out / name, tmp)
     return [Path(n).stem for n in STUDY_NOTEBOOKS]
 
 
-def _with_note(src:Path, dest:Path) -> None:
+def _with_note(src:Path, dest:Path, tmp:str) -> None:
     "Copy an executed study notebook, with a first cell saying that it ran on the smoke profile, and its temporary paths hidden."
     import nbformat
     nb = nbformat.read(src, as_version=4)
@@ -132,7 +132,7 @@ def _with_note(src:Path, dest:Path) -> None:
         cells.insert(0, first)
     nb.cells = cells + nb.cells
     text = nbformat.writes(nb)
-    text = re.sub(r"/tmp/mmkd-docs-[^/\"\\]+", "<smoke study>", text)
+    text = text.replace(tmp, "<smoke study>")          # the temporary folder the smoke study ran in means nothing to a reader
     dest.write_text(text)
 
 
