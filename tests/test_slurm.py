@@ -140,14 +140,19 @@ def test_ctrl_c_while_waiting_leaves_the_jobs_running_and_a_second_call_waits_fo
     exe = Path(sys.executable).parent / "mmkd-study"
     cmd = [str(exe), "reproduce", "--profile", "smoke", "--cohort", str(tmp_path / "cohort"), "--results", str(tmp_path / "results"),
            "--models", "tabular_only", "tabular_logreg", "--executor", "slurm", "--mem-per-run", "2G"]
-    p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    log = tmp_path / "stderr.txt"                                  # a file, not a pipe: read while it runs, and never full
+    with open(log, "w") as errf:
+        p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=errf, text=True, start_new_session=True,
+                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))   # as a terminal's: a launcher may ignore it
     ledger = tmp_path / "results/runs/smoke/slurm/jobs.json"
     deadline = time.time() + 600                                   # a guard against a hang, not a timing claim
-    while time.time() < deadline and not ledger.exists() and p.poll() is None: time.sleep(0.2)
-    assert ledger.exists(), p.communicate()[1][-2000:]
+    # Ctrl-C once the jobs are submitted and the command waits for them (its progress bar is up)
+    while time.time() < deadline and not (ledger.exists() and "runs on Slurm" in log.read_text()) and p.poll() is None: time.sleep(0.2)
+    assert ledger.exists() and p.poll() is None, log.read_text()[-2000:]
     submitted = {k: v["job_id"] for k, v in json.loads(ledger.read_text()).items()}
     os.killpg(p.pid, signal.SIGINT)                                # Ctrl-C in its terminal; no terminal to ask on: the jobs keep running
-    _, err = p.communicate(timeout=300)
+    p.wait(timeout=300)
+    err = log.read_text()
     assert p.returncode == 130 and "run the same command again" in err and "cancelled" not in err, err[-2000:]
     again = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=900)
     assert again.returncode == 0, again.stderr[-2000:]
