@@ -86,7 +86,7 @@ def observed_subsets(df:pd.DataFrame, # cohort table
     "Each admission's modalities as the cohort declares them (`modality_presence`), as an ordered category of subset names; `none` for none."
     from mmkd_study.config import MODALITIES, modality_subsets, subset_name
     has = modality_presence(df)
-    names = ["+".join(m for m, h in zip(MODALITIES, row) if h) or "none" for row in zip(*(has[m] for m in MODALITIES))]
+    names = [subset_name([m for m, h in zip(MODALITIES, row) if h]) or "none" for row in zip(*(has[m] for m in MODALITIES))]
     levels = [subset_name(s) for s in modality_subsets()] + ["none"]
     return pd.Series(pd.Categorical(names, categories=levels, ordered=True), index=df.index, name="modalities it has")
 
