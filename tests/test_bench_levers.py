@@ -1,6 +1,7 @@
 """The levers benchmark (nbs/40_bench): the same sub-grid under each lever, side by side, from empty caches."""
 import json
-from mmkd_study.bench.settings import LEVERS, bench_levers, write_benchmarks, machine_info
+from mmkd_study.bench.settings import LEVERS, bench_levers, machine_info
+from mmkd_study.bench.report import write_benchmarks
 import torch
 
 def test_levers_are_timed_side_by_side_from_empty_caches(tmp_path):

@@ -25,8 +25,7 @@ from ..train import DeviceSetting, SUBSET_MASKS, Trainer, make_batch, validation
 __all__ = ['DENSE_BF16_PEAK', 'RUNNER_SETTING', 'LEVERS', 'LEVER_MODELS', 'SIZES', 'machine_info', 'fake_tensors', 'time_step',
            'time_interleaved', 'flops_per_sample', 'student_drops', 'component_times', 'kernels', 'training_setup',
            'bench_setting', 'bench_loader', 'runner_setting', 'parallel_throughput', 'bench_statistics',
-           'study_summary', 'study_work', 'unimodal_share', 'paper_study_gpu_hours', 'profile_run', 'bench_levers',
-           'run_benchmarks', 'benchmarks_markdown', 'write_benchmarks']
+           'study_summary', 'profile_run', 'bench_levers', 'run_benchmarks']
 
 # %% ../../nbs/40_bench.ipynb #b3c12e0e
 DENSE_BF16_PEAK = {"H100": 989.4e12, "H200": 989.4e12, "A100": 312e12, "L4": 121e12}   # vendor datasheets, dense
@@ -239,6 +238,8 @@ def bench_loader(data:CohortTensors, device, batch_size:int, steps:int=20) -> fl
     return batch_size / time_step(fn, device, steps, 3)
 
 # %% ../../nbs/40_bench.ipynb #8d293260
+RUNNER_SETTING = "runner (paper profile)"      # the name of the setting a study run trains at
+
 def runner_setting(cfg:Config, device) -> dict:
     "The arguments of `bench_setting` that reproduce how `Trainer` trains `cfg` on `device` (its `DeviceSetting`, 10_train)."
     return dict(batch_size=cfg.train.batch_size, deterministic=cfg.train.deterministic, **asdict(DeviceSetting.for_device(device)))
@@ -348,82 +349,6 @@ def study_summary(runs_dir, # a study's runs folder, e.g. results/runs/quick
         out.update(profile=log["profile"], jobs=full[-1]["jobs"], study_wall_time_s=full[-1]["wall_time_s"])
     return out
 
-# %% ../../nbs/40_bench.ipynb #37bff2ef
-def study_work(profile:str="paper") -> dict:
-    "The trainings one seed of the study's deep models needs: runs that share a stage 1 (10_train) train it once."
-    from mmkd_study.study.runner import run_config, stage1_fingerprint
-    from mmkd_study.study.grid import MODELS
-    cfgs = [c for c in (run_config(profile, m) for m in MODELS) if c.model.kind != "sklearn"]
-    stage1 = {stage1_fingerprint(c, "") if c.train.share_stage1 else c.model.name: c.train.gm for c in cfgs}   # -> runs GM
-    return {"deep_models": len(cfgs), "stage1_trainings": len(stage1), "kd_trainings": sum(c.train.kd for c in cfgs),
-            "gm_stage1_trainings": sum(stage1.values()),
-            "unimodal": [c.model.modalities[0] for c in cfgs if c.model.fusion == "unimodal"]}   # one stage 1 each, no KD
-
-# %% ../../nbs/40_bench.ipynb #166c495a
-def unimodal_share(st:dict, # a measured setting of the full model, with its breakdown
-                   modality:str) -> float|None:
-    "A unimodal model's step as a share of the full model's: its encoder plus the fusion and head, timed alone (None: no breakdown)."
-    b = st.get("breakdown")
-    if not b: return None
-    t = {p["part"]: p["s_per_step"] for p in b["parts"]}
-    return min(1.0, (t[f"{modality} encoder"] + t["fusion + head"]) / b["step_s"])
-
-# %% ../../nbs/40_bench.ipynb #74966c13
-RUNNER_SETTING = "runner (paper profile)"      # the setting a study run trains at (`runner_setting`)
-
-def paper_study_gpu_hours(entry:dict, # a paper-size entry of benchmarks.json (a GPU measurement)
-                          n_admissions:int=30000, train_fraction:float=0.8, val_fraction:float=0.1, seeds:int=10) -> dict:
-    "The paper-profile study in GPU-hours on one GPU, from measured throughput, for each way of running it that was measured."
-    t = profile_config("paper").train
-    work = study_work("paper")
-    n_train, n_val = n_admissions * train_fraction, n_admissions * val_fraction
-    val_per_epoch = n_train / (t.eval_every * t.batch_size)       # the paper validates every 100 steps of 8, i.e. every 800 samples
-    gm_epochs = max(0, min(t.gm_epochs[1], t.max_epochs - 1) - t.gm_epochs[0] + 1)
-    def cost(st:dict, speedup:float=1.0) -> dict:
-        s1_rate = st.get("trainer_stage1_samples_per_s") or st["stage1_samples_per_s"]    # the trainer's own step where measured
-        gm_rate = st.get("trainer_stage1_gm_samples_per_s") or s1_rate
-        kd_rate = st.get("trainer_kd_samples_per_s") or st["kd_one_pass_samples_per_s"]
-        ev1 = st.get("eval_samples_per_s") or 3 * st["stage1_samples_per_s"]   # unmeasured: a forward pass as a third of a step
-        ev2 = st.get("eval_subsets_samples_per_s") or ev1                        # stage 2 validates on all 7 subsets
-        s1 = t.max_epochs * (n_train / s1_rate + val_per_epoch * n_val / ev1)             # a stage 1 without GM
-        s1_gm = s1 + gm_epochs * n_train * (1 / gm_rate - 1 / s1_rate)                   # ... and with GM in its epochs
-        s2 = t.kd_epochs * (n_train / kd_rate + val_per_epoch * n_val / ev2)
-        shares = [unimodal_share(st, m) for m in work["unimodal"]]                        # unimodal models run no GM
-        full_stage1s = work["stage1_trainings"] - len(shares) + sum(1.0 if x is None else x for x in shares)
-        gm_s = work["gm_stage1_trainings"] * (s1_gm - s1)
-        hours = seeds * (full_stage1s * s1 + gm_s + work["kd_trainings"] * s2) / 3600 / speedup
-        return {"stage1_s_per_run": s1_gm / speedup, "stage2_s_per_run": s2 / speedup, "gpu_hours": hours,
-                "trainer_measured": "trainer_stage1_samples_per_s" in st,
-                "full_model_stage1s": full_stage1s, "unimodal_from_breakdown": None not in shares,
-                "eval_measured": "eval_samples_per_s" in st, "eval_subsets_measured": "eval_subsets_samples_per_s" in st}
-    ok = {k: v for k, v in entry["settings"].items() if "error" not in v}
-    scenarios = []
-    if RUNNER_SETTING in ok:
-        r = ok[RUNNER_SETTING]
-        scenarios.append({"scenario": f"as `reproduce --profile paper` trains (batch {r['batch_size']}, {r['dtype']}), one run at a time", **cost(r)})
-        par = [p for p in entry.get("parallel", []) if "error" not in p]
-        one = next((p for p in par if p["jobs"] == 1), None)
-        if one and len(par) > 1:
-            best = max(par, key=lambda p: p["samples_per_s"])
-            if best["jobs"] > 1:
-                x = best["samples_per_s"] / one["samples_per_s"]
-                scenarios.append({"scenario": f"the same, {best['jobs']} runs at a time on the GPU (`--jobs {best['jobs']}`: "
-                                              f"{x:.2f}x the throughput of one)", **cost(r, x)})
-    if "ours" in ok:
-        o = ok["ours"]
-        scenarios.append({"scenario": f"at our setting (batch {o['batch_size']}, {o['dtype']}): not the paper's batch size, so a "
-                                      "change to the method that would need its learning rates re-tuned", **cost(o)})
-    return {"gpu": entry["machine"]["label"], "scenarios": scenarios, **work,
-            "assumptions": f"{n_admissions:,} admissions ({train_fraction:.0%} train), {t.max_epochs} + {t.kd_epochs} epochs (no early "
-                           f"stop), validation every {t.eval_every * t.batch_size} training samples, {seeds} seeds; per seed "
-                           f"{work['deep_models']} deep models = {work['stage1_trainings']} stage-1 trainings (runs that differ only in KD "
-                           f"share one; {work['gm_stage1_trainings']} of them run GM in epochs {t.gm_epochs[0]}-{t.gm_epochs[1]}, "
-                           f"costed as PB's pool-weight rule) and {work['kd_trainings']} KD stages, at the trainer's own step "
-                           f"where it was measured, else the bare step; the {len(work['unimodal'])} unimodal models costed as "
-                           "their encoder plus the fusion and head where the setting's step breakdown was measured, else as the "
-                           "full paper model (an upper bound); validation as the trainer runs it, stage 2 on all 7 subsets "
-                           "(where not measured: stage 1's validation pass, or a third of a training step)"}
-
 # %% ../../nbs/40_bench.ipynb #3955ce7c
 def _function_label(key:tuple) -> str:
     file, line, func = key
@@ -503,7 +428,7 @@ def run_benchmarks(size:str="tiny", # tiny (smoke sizes, any CPU) | quick (the C
                    more_batches:tuple=(), # also time our setting at these batch sizes
                    parallel:tuple=(), # also measure this many study runs training side by side, each (e.g. (1, 4, 8))
                    parallel_seconds:float=15.0, # the window each side-by-side measurement trains for
-                   out_dir=None, # write benchmarks.json/.md here after every setting, so a cut-off run keeps what it measured
+                   save=None, # called with the result after every setting (e.g. `write_benchmarks` of 43_bench_report), so a cut-off run keeps what it measured
                    progress:bool=True) -> dict:
     "Measure items 1-3 (see the top of this notebook) on this machine."
     profile, over = SIZES[size]
@@ -513,7 +438,7 @@ def run_benchmarks(size:str="tiny", # tiny (smoke sizes, any CPU) | quick (the C
     our_batch = our_batch or (64 if gpu else paper_batch * 2)
     res = {"machine": machine_info(dev), "size": size, "profile": profile, "settings": {}}
     log = print if progress else (lambda *a: None)
-    save = (lambda: write_benchmarks(res, out_dir)) if out_dir else (lambda: None)
+    keep = (lambda: save(res)) if save else (lambda: None)
     peak = res["machine"].get("gpu_peak_bf16_flops")
     ours = dict(batch_size=our_batch, bf16=gpu, fused=True, channels_last=True)
     plan = {"paper": dict(batch_size=paper_batch, bf16=False, fused=False, channels_last=False),
@@ -530,13 +455,13 @@ def run_benchmarks(size:str="tiny", # tiny (smoke sizes, any CPU) | quick (the C
                 res["parallel"].append(parallel_throughput(size, str(dev), k, parallel_seconds, warmup))
                 p = res["parallel"][-1]
                 log(f"{k} study run(s) side by side: " + (f"failed ({p['error']})" if "error" in p else f"{p['samples_per_s']:.1f} samples/s in all"))
-                save()
+                keep()
         try: st = bench_setting(cfg, dev, steps=steps, warmup=warmup, **kw)
         except Exception as e:                     # a compiler failure or an out-of-memory batch: keep the other settings
             if name in ("paper", "ours"): raise
             res["settings"][name] = {"batch_size": kw["batch_size"], "compiled": kw.get("compile_model", False),
                                      "dtype": "bf16 autocast" if kw["bf16"] else "fp32", "error": f"{type(e).__name__}: {e}"[:300]}
-            log(f"{name}: failed ({res['settings'][name]['error']})"); save(); continue
+            log(f"{name}: failed ({res['settings'][name]['error']})"); keep(); continue
         finally:
             if gpu: torch.cuda.empty_cache()
         st["mfu_stage1"] = st["flops_per_sample"] * st["stage1_samples_per_s"] / peak if peak else None
@@ -547,7 +472,7 @@ def run_benchmarks(size:str="tiny", # tiny (smoke sizes, any CPU) | quick (the C
             f"KD {st['kd_one_pass_samples_per_s']:.1f} ({st['kd_one_pass_over_stage1']:.2f}x the stage-1 step time), "
             f"two-pass KD {st['kd_two_pass_samples_per_s']:.1f}" + (f", MFU {st['mfu_stage1']:.1%}" if peak else "")
             + f"  [{st['wall_s']:.0f} s]")
-        save()
+        keep()
     ok = {k: v for k, v in res["settings"].items() if "error" not in v}
     p, o = ok["paper"], ok["ours"]
     res["speedup_stage1_ours_over_paper"] = o["stage1_samples_per_s"] / p["stage1_samples_per_s"]
@@ -564,157 +489,5 @@ def run_benchmarks(size:str="tiny", # tiny (smoke sizes, any CPU) | quick (the C
         res["threads"] = {"one_thread_samples_per_s": per[1], "all_threads_samples_per_s": per[n], "cores": n,
                           "parallel_runs_over_one_run": n * per[1] / per[n]}
         log(f"{n} runs with 1 thread each over 1 run with {n} threads: {res['threads']['parallel_runs_over_one_run']:.2f}x")
-    save()
+    keep()
     return res
-
-# %% ../../nbs/40_bench.ipynb #87dc1647
-def _fmt(v, digits=3):
-    if v is None: return "not measured"
-    if isinstance(v, float) and v != v: return "–"
-    if isinstance(v, float): return f"{v:.{digits}g}" if abs(v) < 1000 else f"{v:,.0f}"
-    return str(v)
-
-def _pct(v): return "not measured" if v is None else f"{v:.1%}"
-
-def benchmarks_markdown(entries:dict) -> str:
-    "A Markdown report of every machine's measurements."
-    lines = ["# Benchmarks", "", "Medians of timed steps after warm-up; random data of the study's shapes. "
-             "Generated by `mmkd-study bench`; machines without a measurement say so.", ""]
-    for key, r in entries.items():
-        if r.get("kind") in ("statistics", "study", "profile", "levers"): continue
-        m = r["machine"]
-        lines += [f"## {m['label']} ({r['size']} sizes)", "",
-                  f"torch {m['torch']}, {m['cpu']} ({m['cpu_cores']} cores), device {m['device']}", "",
-                  "| setting | batch | dtype | stage-1 samples/s | KD samples/s (one encoder pass) | KD two-pass samples/s | KD / stage-1 time | GFLOP/sample | MFU |",
-                  "|---|---|---|---|---|---|---|---|---|"]
-        for name, s in r["settings"].items():
-            setting = (f"| {name} | {s['batch_size']} | {s['dtype']}{', compiled' if s.get('compiled') else ''}"
-                       f"{', deterministic kernels' if s.get('deterministic') else ''} | ")
-            if "error" in s:
-                lines.append(setting + f"failed: {s['error'].replace('|', '/')} | | | | | |"); continue
-            lines.append(setting + f"{_fmt(s['stage1_samples_per_s'])} | "
-                         f"{_fmt(s['kd_one_pass_samples_per_s'])} | {_fmt(s['kd_two_pass_samples_per_s'])} | "
-                         f"{_fmt(s['kd_one_pass_over_stage1'])} | {_fmt(s['flops_per_sample'] / 1e9)} | "
-                         f"{'n/a (CPU)' if m['device'] != 'cuda' else _pct(s['mfu_stage1'])} |")
-        lines += ["", "KD steps cycle through the six per-batch drops of one or two modalities (their mean is shown); "
-                      "the two-pass form runs the whole network twice without skipping anything.", ""]
-        lines += [f"- our setting over the paper's setting (stage-1 throughput): {_fmt(r.get('speedup_stage1_ours_over_paper'))}x"]
-        for name, s in r["settings"].items():
-            if s.get("compiled_speedup_stage1"):
-                lines.append(f"- torch.compile ({name}): a stage-1 step {_fmt(s['compiled_speedup_stage1'])}x as fast as the same model "
-                             f"uncompiled, timed interleaved ({_fmt(s['wall_s'])} s for this setting, compilation included)")
-        for name, s in r["settings"].items():
-            if s.get("deterministic_over_fast_kernels"):
-                lines.append(f"- deterministic kernels ({name}, what a study run uses unless `train.deterministic=false`): a stage-1 step "
-                             f"takes {_fmt(s['deterministic_over_fast_kernels'])}x the time it takes with the fastest kernels (cuDNN-autotuned on a GPU), "
-                             "timed interleaved")
-            if s.get("trainer_over_bare_stage1"):
-                gm = (f"; in gradient modulation's epochs {_fmt(s['trainer_stage1_gm_samples_per_s'])} samples/s, "
-                      f"{_fmt(s['gm_over_stage1'])}x the time of a step without it" if s.get("gm_over_stage1") else "")
-                kd = f"; a KD step {_fmt(s['trainer_kd_samples_per_s'])} samples/s" if s.get("trainer_kd_samples_per_s") else ""
-                lines.append(f"- the trainer's own step ({name}; `Trainer.step`, the bare step plus its per-step log): stage 1 "
-                             f"{_fmt(s['trainer_stage1_samples_per_s'])} samples/s, {_fmt(s['trainer_over_bare_stage1'])}x the bare "
-                             f"step's time{gm}{kd}")
-            if s.get("eval_samples_per_s"):
-                stage2 = (f"; stage 2's validation, which fuses all 7 modality subsets: {_fmt(s['eval_subsets_samples_per_s'])} samples/s"
-                          if s.get("eval_subsets_samples_per_s") else "")
-                lines.append(f"- a validation pass ({name}; forward only, batch {s['eval_batch_size']}): {_fmt(s['eval_samples_per_s'])} samples/s, "
-                             f"{_fmt(s['eval_samples_per_s'] / s['stage1_samples_per_s'])}x the stage-1 training throughput{stage2}")
-        if r.get("best_setting") not in (None, "ours"):
-            lines.append(f"- the fastest setting, {r['best_setting']}, over the paper's setting: {_fmt(r['speedup_stage1_best_over_paper'])}x")
-        lines += [f"- loader alone: {_fmt(r.get('loader_samples_per_s'))} samples/s, {_fmt(r.get('loader_over_training'))}x "
-                  f"the {'fastest ' if r.get('best_setting') else ''}training throughput"]
-        if r.get("threads"):
-            t = r["threads"]
-            lines.append(f"- stage-1 samples/s with 1 thread: {_fmt(t['one_thread_samples_per_s'])}, with {t['cores']} threads: "
-                         f"{_fmt(t['all_threads_samples_per_s'])}; so {t['cores']} runs side by side with one thread each train "
-                         f"{_fmt(t['parallel_runs_over_one_run'])}x as much as one run with every thread (the runner's default on a CPU)")
-        par = [p for p in r.get("parallel", []) if "error" not in p]
-        if r.get("parallel"):
-            one = next((p["samples_per_s"] for p in par if p["jobs"] == 1), None)
-            lines += ["", f"Study runs side by side on one {'GPU' if m['device'] == 'cuda' else 'CPU'} (`reproduce --jobs N`), each a separate "
-                      f"process training stage-1 steps at the {RUNNER_SETTING} setting for the same window:", "",
-                      "| runs at a time | samples/s, all runs | samples/s per run | over one run |", "|---|---|---|---|"]
-            for p in r["parallel"]:
-                lines.append(f"| {p['jobs']} | failed: {p['error'].replace('|', '/')} | | |" if "error" in p else
-                             f"| {p['jobs']} | {_fmt(p['samples_per_s'])} | {_fmt(p['per_job_samples_per_s'])} | "
-                             f"{_fmt(p['samples_per_s'] / one) + 'x' if one else '–'} |")
-        lines.append("")
-        for name, s in r["settings"].items():
-            if not s.get("breakdown"): continue
-            lines += [f"Where a stage-1 step of the {name} setting goes: forward + backward of each part timed alone, "
-                      f"beside the whole step's {_fmt(s['breakdown']['step_s'] * 1e3)} ms (alone, each part also pays the "
-                      "per-call costs a step pays once, so the shares can add up to more than 100%):", "",
-                      "| part | ms per step | share of the step | GFLOP/sample | TFLOP/s | MFU |", "|---|---|---|---|---|---|"]
-            for x in s["breakdown"]["parts"]:
-                tflops = x["flops_per_sample"] * s["batch_size"] / x["s_per_step"] / 1e12
-                lines.append(f"| {x['part']} | {_fmt(x['s_per_step'] * 1e3)} | {_pct(x['s_per_step'] / s['breakdown']['step_s'])} | "
-                             f"{_fmt(x['flops_per_sample'] / 1e9)} | {_fmt(tflops)} | "
-                             f"{'n/a (CPU)' if m['device'] != 'cuda' else _pct(x.get('mfu'))} |")
-            lines.append("")
-        if m["device"] == "cuda" and r["size"] == "paper":
-            g = paper_study_gpu_hours(r)
-            lines += [f"The whole paper-profile study on one {g['gpu']}, estimated from these measurements:", ""]
-            lines += [f"- **{x['gpu_hours']:.1f} GPU-hours** {x['scenario']} ({x['stage1_s_per_run'] / 60:.0f} min of stage 1 with GM and "
-                      f"{x['stage2_s_per_run'] / 60:.0f} min of KD per full-model run; {x['full_model_stage1s']:.2f} full-model stage 1s per seed"
-                      f"{'' if x['trainer_measured'] else '; bare steps (the trainer step not measured)'}"
-                      f"{'' if x['unimodal_from_breakdown'] else ', the unimodal models costed as the full model'}"
-                      f"{'' if x['eval_measured'] else '; validation not measured, costed as a third of a step'})"
-                      for x in g["scenarios"]]
-            lines += ["", f"Assumptions: {g['assumptions']}.", ""]
-    for key, r in entries.items():
-        if r.get("kind") == "levers":
-            lines += [f"## The powered study: each lever side by side ({r['machine']['label']})", "",
-                      f"The same sub-grid ({len(r['models'])} models × seeds {r['seeds']}, {r['profile']} profile at {r['n_admissions']:,} "
-                      f"admissions, {r['jobs']} at a time), one lever added per row, side by side in one call, each from empty caches "
-                      "(`mmkd-study bench --levers`):", "",
-                      "| levers | wall time (s) | speed-up over the first row | mean validation AUROC of the deep runs | failed runs |", "|---|---|---|---|---|"]
-            lines += [f"| {x['lever']} | {_fmt(x['wall_s'])} | {x['speedup_vs_first']:.2f}× | {_fmt(x['val_auroc_deep_mean'])} | {x['failed']} |"
-                      for x in r["rows"]]
-            lines.append("")
-        if r.get("kind") == "statistics":
-            lines += [f"## Statistics at table scale ({r['machine']['label']})", "",
-                      f"{r['n_cells']} cells × (AUROC and AUPRC bootstrap CIs with {r['n_resamples']} resamples + a DeLong test), n = {r['n']:,}:", "",
-                      f"- ours (vectorised numpy, fast DeLong): **{_fmt(r['ours_s'])} s**",
-                      f"- a loop of scikit-learn metric calls: {_fmt(r['sklearn_loop_s'])} s (timed on {r['loop_cells_timed']} cell(s), scaled to {r['n_cells']})",
-                      f"- ratio: {_fmt(r['ratio'])}x", ""]
-        if r.get("kind") == "profile":
-            x = r["run"]
-            lines += [f"## A profile of one run: {r['model']}, seed {r['seed']}, {r['profile']} profile ({r['machine']['label']})", "",
-                      f"`mmkd-study bench --profile-run {r['model']}`: the run alone in one process with {r['threads']} torch threads, under "
-                      f"cProfile: **{_fmt(r['wall_s'])} s** (pretrained encoders loaded or trained: {_fmt(x.get('pretrain_or_load_time_s'))} s, "
-                      f"training: {_fmt(x.get('train_time_s'))} s at {_fmt(x.get('train_samples_per_s'))} samples/s). The profiler's "
-                      "per-call overhead inflates Python-heavy parts; read the shares.", "",
-                      "| function (cumulative) | calls | seconds | share of the run |", "|---|---|---|---|"]
-            lines += [f"| `{f['function']}` | {f['calls']:,} | {_fmt(f['cumulative_s'])} | {_pct(f['cumulative_s'] / r['wall_s'])} |"
-                      for f in r["cumulative"]]
-            lines += ["", "| function (own time) | calls | seconds | share of the run |", "|---|---|---|---|"]
-            lines += [f"| `{f['function'].replace('|', '/')}` | {f['calls']:,} | {_fmt(f['own_s'])} | {_pct(f['own_s'] / r['wall_s'])} |"
-                      for f in r["own"]]
-            lines.append("")
-        if r.get("kind") == "study":
-            size = f": {r['n_admissions']:,} admissions × {r['seeds']} seeds" if r.get("n_admissions") else ""
-            lines += [f"## The {r.get('profile', '?')} study{size} ({r['machine']['label']})", "",
-                      f"`mmkd-study reproduce --profile {r.get('profile', '?')}` wall time: **{_fmt((r.get('study_wall_time_s') or 0) / 60)} min** for {r['n_runs']} runs "
-                      f"in {r.get('kernels', r['n_runs'])} kernels (sum of notebook time {_fmt(r['sum_notebook_s'] / 60)} min, of which the runs "
-                      f"{_fmt(r['sum_run_s'] / 60)} min; {r.get('jobs', '?')} at a time). Mean seconds per run:", "",
-                      "| model | notebook | of which run | pretrain / load encoders | training | training samples/s | trainable parameters | stage 1 adopted |",
-                      "|---|---|---|---|---|---|---|---|"]
-            for x in r["per_model"]:
-                lines.append(f"| {x['model']} | {_fmt(x.get('notebook_s'))} | {_fmt(x.get('run_s'))} | {_fmt(x.get('pretrain_or_load_s'))} | "
-                             f"{_fmt(x.get('train_s'))} | {_fmt(x.get('train_samples_per_s'))} | {_fmt(x.get('trainable_parameters'))} | "
-                             f"{_fmt(x.get('shared_stage1'), 2)} |")
-            lines += ["", "notebook (a kernel per run only) − run = kernel start, imports and papermill; run − pretrain − training = tensors, "
-                      "predictions, files.", ""]
-    return "\n".join(lines) + "\n"
-
-# %% ../../nbs/40_bench.ipynb #52bc23d2
-def write_benchmarks(result:dict, out_dir) -> None:
-    "Add this machine's result to `benchmarks.json` (one entry per machine and size) and rewrite `benchmarks.md`."
-    out = Path(out_dir); path = out / "benchmarks.json"
-    entries = json.loads(path.read_text()) if path.exists() else {}
-    kind = result.get("size", result.get("kind"))
-    if kind == "study": kind += f" {result.get('profile', '')}".rstrip()      # one entry per profile's study on a machine
-    entries[f"{result['machine']['label']} | {kind}"] = result
-    atomic_write_text(path, json.dumps(entries, indent=2))
-    atomic_write_text(out / "benchmarks.md", benchmarks_markdown(entries))
