@@ -17,7 +17,7 @@ from sklearn.calibration import calibration_curve
 
 from ..files import atomic_write
 from ..stats import net_benefit
-from .tables import SMALL_CELL, shareable_flow
+from .disclosure import SMALL_CELL, shareable_flow
 
 # %% auto #0
 __all__ = ['set_style', 'model_palette', 'save_figure', 'roc_pr_figure', 'robustness_figure', 'calibration_figure',
@@ -162,7 +162,7 @@ def cohort_flow_figure(flow:pd.DataFrame, # cohort_flow.csv: rule, admissions, p
     set_style()
     if suppress: flow = shareable_flow(flow)                          # no small exclusion between two bars
     n = flow.admissions.to_numpy(dtype=float, na_value=np.nan)
-    hidden = suppress & (np.isnan(n) | ((n > 0) & (n < SMALL_CELL)))  # the small-cell rule of `20_tables`
+    hidden = suppress & (np.isnan(n) | ((n > 0) & (n < SMALL_CELL)))  # the small-cell rule of `19a_disclosure`
     top = np.nanmax(n) if np.isfinite(n).any() else 0
     fig, ax = plt.subplots(figsize=(6, 0.45 * len(flow) + 0.9))
     ax.barh(range(len(flow)), np.where(hidden, 0, n), color=sns.color_palette("tab10")[0], height=0.6)

@@ -17,14 +17,14 @@ from ..config import Config, MODALITIES, STAGE2_ONLY, TrainConfig, modality_subs
 from ..runtime import get_device
 from ..files import atomic_write_text, atomic_write_parquet, file_sha256
 from .grid import MODELS, model_spec
+from .provenance import git_commit, package_versions, peak_rss_mb, slurm_job
 
 # %% auto #0
-__all__ = ['run_config', 'default_cohort_dir', 'default_mimic_results_dir', 'slurm_job', 'git_commit', 'package_versions',
-           'stage1_fingerprint', 'split_sizes', 'evaluate_subsets', 'check_study_splits', 'train_run',
-           'study_notebooks_dir', 'check_parameters', 'interrupt_kernels', 'execute_notebook', 'RunOutcome',
-           'run_state', 'run_is_complete', 'kernel_groups', 'group_name', 'grid_order', 'StudyInterrupted',
-           'ReproduceResult', 'check_writable', 'ensure_cohort', 'default_jobs', 'placement', 'StudyPlan', 'reproduce',
-           'pretrain_search']
+__all__ = ['run_config', 'default_cohort_dir', 'default_mimic_results_dir', 'stage1_fingerprint', 'split_sizes',
+           'evaluate_subsets', 'check_study_splits', 'train_run', 'study_notebooks_dir', 'check_parameters',
+           'interrupt_kernels', 'execute_notebook', 'RunOutcome', 'run_state', 'run_is_complete', 'kernel_groups',
+           'group_name', 'grid_order', 'StudyInterrupted', 'ReproduceResult', 'check_writable', 'ensure_cohort',
+           'default_jobs', 'placement', 'StudyPlan', 'reproduce', 'pretrain_search']
 
 # %% ../../nbs/30_runner.ipynb #ee7f0582
 def run_config(profile:str="smoke", # smoke | quick | paper
@@ -51,35 +51,6 @@ def default_cohort_dir(profile:str, data:str="synthetic") -> Path:
 def default_mimic_results_dir() -> Path:
     "Where results on MIMIC data go by default (runs included): outside the repository, like the cohort."
     return Path.home() / ".mmkd_study" / "mimic_results"
-
-# %% ../../nbs/30_runner.ipynb #d48677fb
-def slurm_job() -> dict|None:
-    "The Slurm job this process runs in (job id as `squeue` shows it, node, partition, restarts), or None outside Slurm."
-    e = os.environ
-    if "SLURM_JOB_ID" not in e: return None
-    array = e.get("SLURM_ARRAY_JOB_ID")
-    return {"job_id": f"{array}_{e.get('SLURM_ARRAY_TASK_ID')}" if array else e["SLURM_JOB_ID"], "raw_job_id": e["SLURM_JOB_ID"],
-            "node": e.get("SLURMD_NODENAME"), "partition": e.get("SLURM_JOB_PARTITION"), "restarts": int(e.get("SLURM_RESTART_COUNT", 0))}
-
-# %% ../../nbs/30_runner.ipynb #75855a72
-def git_commit(cwd=None) -> str:
-    "The current git commit (with `+dirty` when the tree has changes), or 'unknown'."
-    try:
-        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ":(top)", ":(top,exclude)results", ":(top,exclude)figures"],
-                               cwd=cwd, capture_output=True, text=True).stdout.strip()   # the study's own outputs do not count
-        return sha + ("+dirty" if dirty else "")
-    except (OSError, subprocess.CalledProcessError): return "unknown"
-
-# %% ../../nbs/30_runner.ipynb #6afe7e3c
-def package_versions() -> dict:
-    "Versions of Python and the packages results depend on."
-    from importlib.metadata import version, PackageNotFoundError
-    out = {"python": platform.python_version(), "platform": platform.platform()}
-    for p in ("mmkd_study", "torch", "torchvision", "timm", "transformers", "numpy", "pandas", "scikit-learn", "statsmodels"):
-        try: out[p] = version(p)
-        except PackageNotFoundError: out[p] = None
-    return out
 
 # %% ../../nbs/30_runner.ipynb #90a07f47
 def stage1_fingerprint(cfg:Config, data_fingerprint:str) -> str:
@@ -161,11 +132,6 @@ def _train_torch(cfg:Config, df:pd.DataFrame, cohort_dir:Path, split:np.ndarray,
              "data_quality": report}
     return pred, extra
 
-def _peak_rss_mb() -> float:
-    "The largest resident memory of this process so far, in MB (what a machine must hold for one run)."
-    import resource
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)   # kilobytes on Linux
-
 def _where(cohort_dir, cfg:Config) -> str:
     "Names a run's splits in a message: the cohort, the seed, the split unit when it is not the default."
     return f"{cohort_dir}, seed {cfg.seed}" + (f", {cfg.data.split_unit}-level split" if cfg.data.split_unit != "patient" else "")
@@ -219,7 +185,7 @@ def train_run(cfg:Config, # the run's configuration (from `run_config`)
               "run_fingerprint": cfg.fingerprint(data_fp), "config": cfg.to_dict(),
               "metrics": {"test": evaluate_subsets(pred, "test"), "val": evaluate_subsets(pred, "val")},
               "versions": package_versions(), "git_commit": git_commit(Path(__file__).parent), "slurm": slurm_job(),
-              "wall_time_s": round(time.time() - start, 2), "peak_rss_mb": _peak_rss_mb(), **extra}
+              "wall_time_s": round(time.time() - start, 2), "peak_rss_mb": peak_rss_mb(), **extra}
     if "true_risk" in df:      # the synthetic generator knows the truth: keep the oracle beside the model
         oracle = pd.DataFrame({"split": split, "label": df.label, "probability": df.true_risk, "subset": "oracle"})
         record["metrics"]["oracle_test"] = evaluate_subsets(oracle, "test")["oracle"]

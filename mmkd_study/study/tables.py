@@ -15,16 +15,16 @@ from ..files import atomic_write_text
 from ..stats import bootstrap_ci, brier, calibration_fit, delong_test, holm, seed_bootstrap_test
 from ..reference import VIEW_CEILING
 from .grid import MODELS, models_in
+from .disclosure import SMALL_CELL, complementary_suppression, count_with, shareable_flow, small_cell
 
 ALL_MODALITIES = subset_name(MODALITIES)
 DATA_SOURCE_LABEL = {"synthetic": "synthetic cohort (not MIMIC-IV)", "mimic": "MIMIC-IV"}
 
 # %% auto #0
 __all__ = ['ALL_MODALITIES', 'DATA_SOURCE_LABEL', 'ORACLE', 'CEILING', 'SUBSET_ORDER', 'MISSING_SUBSETS', 'TABLE1_CONTINUOUS',
-           'TABLE1_CATEGORICAL', 'SMALL_CELL', 'collect_runs', 'table2_comparison', 'write_table',
-           'collect_predictions', 'seed_pairs', 'claim_test', 'fmt_p', 'add_intervals_and_tests', 'add_calibration',
-           'table3_missing', 'table4_ablation', 'verdict', 'findings', 'verdict_agreement', 'write_verdict_agreement',
-           'small_cell', 'complementary_suppression', 'count_with', 'table1_cohort', 'shareable_flow',
+           'TABLE1_CATEGORICAL', 'collect_runs', 'table2_comparison', 'write_table', 'collect_predictions',
+           'seed_pairs', 'claim_test', 'fmt_p', 'add_intervals_and_tests', 'add_calibration', 'table3_missing',
+           'table4_ablation', 'verdict', 'findings', 'verdict_agreement', 'write_verdict_agreement', 'table1_cohort',
            'cohort_flow_table', 'age_group', 'subgroup_table']
 
 # %% ../../nbs/20_tables.ipynb #4e53e515
@@ -361,31 +361,6 @@ TABLE1_CONTINUOUS = {"anchor_age": "age, years", "lab_50813": "lactate, mmol/L",
                      "chart_220181": "mean blood pressure, mmHg", "chart_220210": "respiratory rate, /min", "chart_220277": "SpO2, %"}
 TABLE1_CATEGORICAL = {"gender": "sex", "admission_type": "admission type", "insurance": "insurance", "race": "race"}
 
-SMALL_CELL = 10                  # counts below this are not shown on MIMIC data
-
-def small_cell(n:int, suppress:bool=True,
-               total:int|None=None, # also show the count's share of `total`
-              ) -> str:
-    "A count as text (with its share of `total`); 1–9 become '<10' when `suppress` (MIMIC data). The one small-cell rule."
-    if n is None or pd.isna(n): return "suppressed"                 # hidden so that a small count cannot be recovered (below)
-    if suppress and 0 < n < SMALL_CELL: return f"<{SMALL_CELL}"
-    if total is None: return str(int(n))
-    return f"{int(n)} ({100 * n / total:.1f}%)" if total else "0"
-
-# %% ../../nbs/20_tables.ipynb #0503ebe9
-def complementary_suppression(counts:pd.Series, # the counts of one group of cells that add up to a total shown elsewhere
-                             ) -> pd.Series:
-    "`counts` with the small ones (1–9) and, while the hidden ones add up to 1–9, the next smallest ones hidden (NA)."
-    hidden = (counts > 0) & (counts < SMALL_CELL)
-    while 0 < counts[hidden].sum() < SMALL_CELL and ((counts > 0) & ~hidden).any():
-        hidden[counts.where((counts > 0) & ~hidden).idxmin()] = True   # else total minus the shown cells gives the hidden ones
-    return counts.astype("Int64").mask(hidden & (counts >= SMALL_CELL))     # the small ones stay: `small_cell` shows them as <10
-
-# %% ../../nbs/20_tables.ipynb #a1086b6d
-def count_with(n:int, suppress:bool, total:int) -> str:
-    "`n` of `total` admissions with something, as `small_cell` shows it; the admissions without it are a cell too (1–9: '>total-10')."
-    if suppress and 0 < total - n < SMALL_CELL: return f">{total - SMALL_CELL} (>{100 * (total - SMALL_CELL) / total:.1f}%)"
-    return small_cell(n, suppress, total)
 
 # %% ../../nbs/20_tables.ipynb #693582f7
 def table1_cohort(df:pd.DataFrame, # a validated cohort table
@@ -423,25 +398,6 @@ def table1_cohort(df:pd.DataFrame, # a validated cohort table
                      "died": count_with(int(has[df.label == 1].sum()), suppress, len(dead)), "test": "chi-square", "p": fmt_p(p)})
     out = pd.DataFrame(rows).fillna("")
     out["data_source"] = DATA_SOURCE_LABEL[data]
-    return out
-
-# %% ../../nbs/20_tables.ipynb #7ec185bc
-def shareable_flow(flow:pd.DataFrame, # cohort_flow.csv: rule, admissions, patients
-                  ) -> pd.DataFrame:
-    "The flow with no exclusion of 1–9 admissions or patients: such a rule is merged with the next (the last with the one before)."
-    small = lambda a, b: any(0 < a[c] - b[c] < SMALL_CELL for c in ("admissions", "patients"))
-    steps, pending = [([flow.rule.iloc[0]], flow.iloc[0])], []          # (rules, counts after them)
-    for _, r in flow.iloc[1:].iterrows():
-        pending.append(r.rule)
-        if not small(steps[-1][1], r): steps.append((pending, r)); pending = []
-    last, hide = flow.iloc[-1], False
-    while pending:                                   # the last rules excluded too few: take in the steps before them
-        if len(steps) == 1: hide = True; steps.append((pending, last)); break   # all rules together: hide what is left
-        if not small(steps[-2][1], last): steps[-1] = (steps[-1][0] + pending, last); break
-        pending = steps.pop()[0] + pending
-    out = pd.DataFrame({"rule": [" + ".join(rules) for rules, _ in steps],
-                        **{c: pd.array([int(r[c]) for _, r in steps], dtype="Int64") for c in ("admissions", "patients")}})
-    if hide: out.loc[len(out) - 1, ["admissions", "patients"]] = pd.NA
     return out
 
 # %% ../../nbs/20_tables.ipynb #45e374f8

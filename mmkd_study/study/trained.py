@@ -12,7 +12,8 @@ import pandas as pd
 
 from ..config import Config, MODALITIES, subset_name
 from .grid import MODELS
-from .tables import DATA_SOURCE_LABEL, SMALL_CELL, complementary_suppression, small_cell
+from .disclosure import SMALL_CELL, complementary_suppression, small_cell
+from .tables import DATA_SOURCE_LABEL
 
 # %% auto #0
 __all__ = ['model_card', 'TrainedRun', 'load_run', 'check_cohort', 'predict_cohort']
