@@ -11,6 +11,7 @@ from .config import MODALITIES, PROFILES
 from .cohorts.fake_mimic import make_fake_mimic
 from .cohorts.mimic import AGGREGATIONS, build_mimic_cohort
 from .study.grid import MODELS
+from .study.executors import SlurmOptions
 from .study.runner import pretrain_search, reproduce
 
 # %% auto #0
@@ -127,10 +128,12 @@ def main(argv=None) -> int:
                    help="local (default): the runs train on this machine; slurm: one Slurm job per run, through submitit (README: On a Slurm cluster)")
     g = r.add_argument_group("with --executor slurm: what each run's job asks for")
     g.add_argument("--slurm-partition", help="partition (default: the cluster's default)")
-    g.add_argument("--gpus-per-run", type=int, default=0, help="GPUs per run (1 on a GPU partition; default 0)")
-    g.add_argument("--cpus-per-run", type=int, default=1, help="CPUs per run (default 1: a run uses one thread on a CPU)")
-    g.add_argument("--mem-per-run", default="8G", help="memory per run, e.g. 16G (default 8G)")
-    g.add_argument("--time-per-run", default="4h", help="time limit per run, e.g. 4h, 90m, 1:30:00; a job past it is requeued and resumes (default 4h)")
+    S = SlurmOptions                                                        # its defaults are the options' defaults
+    g.add_argument("--gpus-per-run", type=int, default=S.gpus_per_run, help=f"GPUs per run (1 on a GPU partition; default {S.gpus_per_run})")
+    g.add_argument("--cpus-per-run", type=int, default=S.cpus_per_run, help=f"CPUs per run (default {S.cpus_per_run}: a run uses one thread on a CPU)")
+    g.add_argument("--mem-per-run", default=S.mem_per_run, help=f"memory per run, e.g. 16G (default {S.mem_per_run})")
+    g.add_argument("--time-per-run", default=S.time_per_run,
+                   help=f"time limit per run, e.g. 4h, 90m, 1:30:00; a job past it is requeued and resumes (default {S.time_per_run})")
     g.add_argument("--max-parallel", type=int, help="at most this many runs at once (default: as the cluster allows)")
     g.add_argument("--slurm-extra", nargs="*", metavar="KEY=VALUE", default=[], help="more sbatch options, e.g. account=mylab qos=short")
     g.add_argument("--aggregate-on-cluster", action="store_true", help="build the tables in a last job on the cluster, not here")

@@ -157,7 +157,8 @@ def training_setup(cfg:Config, device, batch_size:int, bf16:bool, fused:bool, ch
     return SimpleNamespace(model=model, opt=opt, batch=batch, amp=amp, step_fn=step_fn)
 
 # %% ../../nbs/40_bench.ipynb #9183de07
-def bench_setting(cfg:Config, device, batch_size:int, bf16:bool, fused:bool, channels_last:bool,
+def bench_setting(cfg:Config, device, *, # every setting by name: most are switches
+                  batch_size:int, bf16:bool, fused:bool, channels_last:bool,
                   compile_model:bool|str=False, # True: torch.compile (inductor); a string: that compile backend
                   breakdown:bool=False, kd:bool=True, steps:int=10, warmup:int=3,
                   data:CohortTensors|None=None,
@@ -484,7 +485,7 @@ def run_benchmarks(size:str="tiny", # tiny (smoke sizes, any CPU) | quick (the C
     log(f"loader {res['loader_samples_per_s']:.0f} samples/s = {res['loader_over_training']:.1f}x the best training throughput")
     if dev.type == "cpu" and (os.cpu_count() or 1) > 1:      # one run with every core, or one core per run?
         n = os.cpu_count()
-        st = bench_setting(cfg, dev, our_batch, bf16=False, fused=False, channels_last=False, thread_counts=(1, n), steps=steps, warmup=warmup)
+        st = bench_setting(cfg, dev, batch_size=our_batch, bf16=False, fused=False, channels_last=False, thread_counts=(1, n), steps=steps, warmup=warmup)
         per = {k: st[f"stage1_threads_{k}_samples_per_s"] for k in (1, n)}
         res["threads"] = {"one_thread_samples_per_s": per[1], "all_threads_samples_per_s": per[n], "cores": n,
                           "parallel_runs_over_one_run": n * per[1] / per[n]}

@@ -68,14 +68,14 @@ def what_was_run(metrics:list[dict], # from `finished_runs`
             f"- design: {DESIGNS[scenario]}",
             f"- admissions per split (mean over seeds; `excluded`: outside the design): {split_sizes_line(metrics, suppress)}",
             f"- data quality (the most of any run): {data_quality_line(metrics, suppress)}",
-            f"- modalities unavailable in this cohort: " + ("; ".join(f"{m} ({why})" for m, why in unavailable.items()) or "none"),
+            "- modalities unavailable in this cohort: " + ("; ".join(f"{m} ({why})" for m, why in unavailable.items()) or "none"),
             f"- models: {', '.join(models)}",
             f"- runs complete: {len(metrics)} of {len(models) * len(seeds)}" + (f"; missing: {', '.join(missing)}" if missing else ""),
             f"- git commit(s) of the runs: {', '.join(sorted({m['git_commit'] for m in metrics})) or 'none'}",
-            f"- versions: " + ", ".join(f"{k} {v}" for k, v in versions.items() if v),
+            "- versions: " + ", ".join(f"{k} {v}" for k, v in versions.items() if v),
             f"- wall time: {sum(m['wall_time_s'] for m in metrics) / 60:.1f} min of training runs (sum), {wall_time_s / 60:.1f} min for the whole "
             "reproduce call before this report",
-            f"- peak memory of one run (its kernel process): " + (f"{max(peak):,.0f} MB" if peak else "not recorded by these runs")]
+            "- peak memory of one run (its kernel process): " + (f"{max(peak):,.0f} MB" if peak else "not recorded by these runs")]
 
 # %% ../../nbs/22_report.ipynb #4af0d9fb
 def headline(t2:pd.DataFrame, # Table 2

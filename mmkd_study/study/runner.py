@@ -4,20 +4,32 @@
 
 # %% ../../nbs/30_runner.ipynb #3bb8f438
 from __future__ import annotations
-import json, os, platform, signal, subprocess, sys, time, weakref
+import atexit, difflib, itertools, json, os, shutil, signal, sys, tempfile, threading, time, uuid, weakref
 from concurrent.futures import ThreadPoolExecutor, wait
-import itertools, threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import torch
+from tqdm.auto import tqdm
 
 from ..config import Config, MODALITIES, STAGE2_ONLY, TrainConfig, modality_subsets, profile_config, subset_name, validate_config
-from ..runtime import get_device
+from ..runtime import get_device, seed_everything
 from ..files import atomic_write_text, atomic_write_parquet, file_sha256
+from ..data import cohort_fingerprint, image_cache, load_cohort
+from ..splits import check_splits, modality_presence, study_split
+from ..stats import auprc, auroc
+from ..reference import ModalityFeatures, ReferenceModel, view_ceiling
+from ..model import build_model, count_parameters
+from ..train import Trainer, predict, prepare_data
+from ..pretrain import pretrain_rate_search, use_pretrained_encoders
+from ..cohorts.synthetic import make_cohort
 from .grid import MODELS, model_spec
 from .provenance import git_commit, package_versions, peak_rss_mb, slurm_job
+from .trained import model_card
+# papermill (about 1 s to import) and jupyter_client are imported where a notebook is executed, not in every training kernel;
+# the executors (31_executors) are built on this module's StudyPlan, so `reproduce` imports them when it dispatches
 
 # %% auto #0
 __all__ = ['run_config', 'default_cohort_dir', 'default_mimic_results_dir', 'stage1_fingerprint', 'split_sizes',
@@ -67,7 +79,6 @@ def split_sizes(split:np.ndarray, label:np.ndarray) -> dict:
 # %% ../../nbs/30_runner.ipynb #7f30dcdc
 def evaluate_subsets(pred:pd.DataFrame, split:str="test") -> dict:
     "AUROC, AUPRC, n and prevalence per modality subset on one split of a predictions table."
-    from mmkd_study.stats import auroc, auprc
     out = {}
     for name, g in pred[pred.split == split].groupby("subset", sort=False):
         ok = g.label.nunique() == 2
@@ -77,8 +88,6 @@ def evaluate_subsets(pred:pd.DataFrame, split:str="test") -> dict:
 
 # %% ../../nbs/30_runner.ipynb #e3cf04b3
 def _train_reference(cfg:Config, df:pd.DataFrame, cohort_dir:Path, split:np.ndarray) -> pd.DataFrame:
-    from mmkd_study.data import image_cache
-    from mmkd_study.reference import ModalityFeatures, ReferenceModel
     images, image_present, report = image_cache(cohort_dir, df, 16, cfg.data.on_bad_image, progress=False)
     train = split == "train"
     feats = ModalityFeatures().fit(df, images, train)
@@ -94,19 +103,15 @@ def _train_reference(cfg:Config, df:pd.DataFrame, cohort_dir:Path, split:np.ndar
 def _train_torch(cfg:Config, df:pd.DataFrame, cohort_dir:Path, split:np.ndarray, run_dir:Path, resume:bool, progress:bool,
                  fingerprint:str, data_fp:str):
     "Train a deep model of the grid (two stages) and predict the validation and test splits under every modality subset."
-    import shutil
     ckpt = run_dir / "checkpoints"
     if ckpt.exists() and (not resume or not (ckpt / "fingerprint").exists() or (ckpt / "fingerprint").read_text() != fingerprint):
         shutil.rmtree(ckpt)                       # checkpoints of another configuration are never resumed
     ckpt.mkdir(parents=True, exist_ok=True); (ckpt / "fingerprint").write_text(fingerprint)
-    from mmkd_study.model import build_model, count_parameters
-    from mmkd_study.train import Trainer, prepare_data, predict
     parts, tokenizer, report = prepare_data(cfg, df, split, cohort_dir, run_dir, progress)
     model = build_model(cfg, tokenizer.vocab_size)
     t0 = time.time()
     pretrained = {}
     if cfg.model.encoder_init == "pretrained":
-        from mmkd_study.pretrain import use_pretrained_encoders
         parts, pretrained = use_pretrained_encoders(cfg, model, parts, tokenizer, cohort_dir, data_fp, progress)
     elif cfg.model.encoder_init != "scratch":
         raise ValueError(f"model.encoder_init must be 'scratch' or 'pretrained', got {cfg.model.encoder_init!r}")
@@ -138,9 +143,6 @@ def _where(cohort_dir, cfg:Config) -> str:
 
 def check_study_splits(cohort_dir, grid:list, progress:bool=True) -> None:
     "Before the first run: every split of the grid can be trained and evaluated (`check_splits`); a modality absent from the whole cohort is said once."
-    from tqdm.auto import tqdm
-    from mmkd_study.data import load_cohort
-    from mmkd_study.splits import study_split, check_splits, modality_presence
     df = load_cohort(cohort_dir)
     has = modality_presence(df)
     for m, v in has.items():
@@ -160,11 +162,6 @@ def train_run(cfg:Config, # the run's configuration (from `run_config`)
               progress:bool=True, # progress bars while training
              ) -> dict:
     "Train one (model, seed) run, write its predictions and metrics, and return the metrics record."
-    from mmkd_study.runtime import seed_everything
-    from mmkd_study.data import load_cohort, cohort_fingerprint
-    from mmkd_study.splits import study_split, check_splits, modality_presence
-    from mmkd_study.study.trained import model_card
-    import torch
     start = time.time()
     run_dir = Path(run_dir); run_dir.mkdir(parents=True, exist_ok=True)
     cohort_dir = Path(cfg.data.cohort_dir)
@@ -190,7 +187,6 @@ def train_run(cfg:Config, # the run's configuration (from `run_config`)
         oracle = pd.DataFrame({"split": split, "label": df.label, "probability": df.true_risk, "subset": "oracle"})
         record["metrics"]["oracle_test"] = evaluate_subsets(oracle, "test")["oracle"]
         if {f"view_{m}" for m in MODALITIES} <= set(df.columns):      # and the best a model seeing the generator's views could do
-            from mmkd_study.reference import view_ceiling
             record["metrics"]["ceiling_test"] = evaluate_subsets(view_ceiling(df, split), "test")
     atomic_write_text(run_dir / "metrics.json", json.dumps(record, indent=2))
     test = pred[(pred.split == "test") & (pred.subset == subset_name(MODALITIES))]
@@ -209,7 +205,7 @@ def study_notebooks_dir() -> Path:
 # %% ../../nbs/30_runner.ipynb #5dbbe997
 def check_parameters(notebook, parameters:dict) -> None:
     "Raise if `parameters` names anything the notebook's `parameters` cell does not define."
-    import difflib, papermill
+    import papermill
     known = papermill.inspect_notebook(str(notebook))
     if not known: raise ValueError(f"{notebook} has no cell tagged 'parameters'")
     for k in parameters:
@@ -225,7 +221,6 @@ _KERNELS = weakref.WeakSet()            # the kernel managers of the notebooks n
 def _ipc_kernel_manager():
     "A kernel manager on local IPC sockets in a private temp folder (no open TCP ports, and no warning about them)."
     global _IPC_DIR
-    import atexit, shutil, tempfile, uuid
     from jupyter_client.manager import AsyncKernelManager
     if _IPC_DIR is None:
         _IPC_DIR = tempfile.mkdtemp(prefix="mmkd-kernels-"); atexit.register(shutil.rmtree, _IPC_DIR, True)
@@ -348,7 +343,6 @@ class ReproduceResult:
 # %% ../../nbs/30_runner.ipynb #b497283a
 def check_writable(path:Path, what:str) -> None:
     "Fail before any training when `path` (a folder the study writes) is a file, or cannot be created or written."
-    import tempfile
     if path.exists() and not path.is_dir(): raise NotADirectoryError(f"{what} {path} is a file, not a folder; give a folder")
     try:
         path.mkdir(parents=True, exist_ok=True)
@@ -362,7 +356,6 @@ def ensure_cohort(cfg:Config, cohort_dir:Path, progress:bool) -> None:
     if (cohort_dir / "cohort.parquet").exists(): return
     if cfg.data.source != "synthetic":
         raise FileNotFoundError(f"no cohort at {cohort_dir}: build one from MIMIC-IV first (mmkd-study cohort --mimic-iv …)")
-    from mmkd_study.cohorts.synthetic import make_cohort
     d = cfg.data
     print(f"generating the synthetic cohort ({d.n_admissions} admissions, {d.image_size}px) in {cohort_dir}")
     make_cohort(cohort_dir, d.n_admissions, d.cohort_seed, image_size=d.image_size, missing_image=d.missing_image, missing_text=d.missing_text,
@@ -371,14 +364,12 @@ def ensure_cohort(cfg:Config, cohort_dir:Path, progress:bool) -> None:
 # %% ../../nbs/30_runner.ipynb #5cf9a903
 def default_jobs() -> int:
     "Trainings at a time: one per GPU; on a CPU one per core, at most 8 (each run uses one thread)."
-    import torch
     if torch.cuda.is_available(): return torch.cuda.device_count()
     return max(1, min(8, os.cpu_count() or 1))
 
 # %% ../../nbs/30_runner.ipynb #e6c4ad41
 def placement(slot:int, jobs:int) -> dict:
     "Where the training in worker `slot` of `jobs` runs: its own GPU; on a CPU nothing changes (one thread per run, `train.threads`)."
-    import torch
     if torch.cuda.is_available(): return {"train.device": f"cuda:{slot % torch.cuda.device_count()}"}
     return {}
 
@@ -418,7 +409,6 @@ class StudyPlan:
 
     def before_training(self, i:int) -> RunOutcome|None:
         "A complete run's outcome (`skipped`); otherwise None, its last verdict cleared so that it trains (a stopped one resumes)."
-        from tqdm.auto import tqdm
         model, seed, cfg = self.grid[i]
         d = self.run_dir(i)
         state = run_state(d, cfg, self.data_fingerprint)
@@ -467,7 +457,6 @@ class StudyPlan:
 # %% ../../nbs/30_runner.ipynb #6d1178f5
 def _run_locally(plan:StudyPlan, jobs:int, kernel_per:str) -> ReproduceResult:
     "Run the plan on this machine: kernel groups on a pool of `jobs` workers, then the aggregation; Ctrl-C stops and keeps checkpoints."
-    from tqdm.auto import tqdm
     grid, runs_dir = plan.grid, plan.runs_dir
     slots, next_slot = threading.local(), itertools.count()
     def slot() -> int:
@@ -562,7 +551,6 @@ def reproduce(profile:str="quick", # smoke | quick | paper
               slurm=None, # the Slurm jobs' resources: a `SlurmOptions` or a dict of its fields (executor slurm)
              ) -> ReproduceResult:
     "Regenerate the study: cohort, every (model, seed) run, then the tables."
-    from mmkd_study.data import cohort_fingerprint
     started = time.time()
     o = overrides or {}
     for key, given, what in (("study.profile", profile, "--profile"), ("data.source", data, "--data"), ("data.cohort_dir", cohort_dir, "--cohort"),
@@ -619,7 +607,6 @@ def reproduce(profile:str="quick", # smoke | quick | paper
 def pretrain_search(profile:str, modality:str, rates, # the encoder and its candidate pretraining rates
                     seeds=None, cohort_dir=None, out="results/pretrain_rate_search.csv", progress:bool=True) -> pd.DataFrame:
     "`pretrain_rate_search` over the seeds (default: the profile's); the results merged into `out`; the rate per mean validation loss."
-    from mmkd_study.pretrain import pretrain_rate_search
     base = profile_config(profile)
     cohort_dir = Path(cohort_dir or default_cohort_dir(profile)).resolve()
     ensure_cohort(base, cohort_dir, progress)

@@ -12,6 +12,7 @@ import pandas as pd
 
 from ..config import Config, MODALITIES, subset_name
 from .grid import MODELS
+from ..stats import bootstrap_ci
 from .disclosure import SMALL_CELL, complementary_suppression, small_cell
 from .tables import DATA_SOURCE_LABEL
 
@@ -23,10 +24,10 @@ def model_card(record:dict, # a run's metrics.json record
                test:pd.DataFrame|None=None, # its test predictions with every modality (label, probability): adds a 95% CI
                n_bootstrap:int=500) -> str:
     "The model card of one run, as Markdown."
-    from mmkd_study.stats import bootstrap_ci
     cfg, m = record["config"], record["metrics"]["test"]
-    suppress = record["data_source"] == "mimic"             # the small-cell rule of every shareable output (20_tables)
-    def too_small(n, deaths): return suppress and min(n, deaths, n - deaths) < SMALL_CELL
+    suppress = record["data_source"] == "mimic"             # the small-cell rule of every shareable output (19a_disclosure)
+    def too_small(v): return suppress and min(v["n"], round(v["n"] * v["prevalence"]), v["n"] - round(v["n"] * v["prevalence"])) < SMALL_CELL
+    hidden = {s: too_small(v) for s, v in m.items() if v.get("auroc") is not None}     # subsets with an AUROC: shown, or too small
     everything = subset_name(MODALITIES)
     spec = MODELS.get(record["model"])
     role = {"method": "the proposed model (PB fusion, KD, GM)", "ablation": "an ablation of the proposed model",
@@ -35,14 +36,14 @@ def model_card(record:dict, # a run's metrics.json record
     full = m.get(everything, {})
     auroc = full.get("auroc")
     line = f"{auroc:.3f}" if auroc is not None else "not defined (one class)"
-    if auroc is not None and too_small(full["n"], round(full["n"] * full["prevalence"])):
+    if auroc is not None and hidden[everything]:
         auroc, line = None, "suppressed (fewer than 10 admissions, deaths or survivors)"
     if test is not None and auroc is not None and test.label.nunique() == 2:
         _, lo, hi = bootstrap_ci(test.label.to_numpy(), test.probability.to_numpy(), "auroc", n_bootstrap, seed=0)
         line += f" (95% bootstrap CI {lo:.3f}–{hi:.3f})"
     source = DATA_SOURCE_LABEL.get(record["data_source"], record["data_source"])
-    rows = "\n".join(f"| {s} | suppressed (small cell) | | {small_cell(v['n'], suppress)} |" if too_small(v["n"], round(v["n"] * v["prevalence"]))
-                     else f"| {s} | {v['auroc']:.3f} | {v['auprc']:.3f} | {v['n']} |" for s, v in m.items() if v.get("auroc") is not None)
+    rows = "\n".join(f"| {s} | suppressed (small cell) | | {small_cell(m[s]['n'], suppress)} |" if hide
+                     else f"| {s} | {m[s]['auroc']:.3f} | {m[s]['auprc']:.3f} | {m[s]['n']} |" for s, hide in hidden.items())
     sizes = record.get("split_sizes", {})
     shown = {c: complementary_suppression(pd.Series({k: v[c] for k, v in sizes.items()})) if suppress and sizes else
              pd.Series({k: v[c] for k, v in sizes.items()}, dtype="Int64") for c in ("admissions", "deaths")}   # splits add up to the cohort
