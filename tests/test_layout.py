@@ -43,7 +43,7 @@ def modules():
 
 def test_the_layout_has_its_parts():
     names = {str(p.relative_to(PKG)) for p in modules()}
-    assert {"cli.py", "config.py", "runtime.py", "files.py", "study/grid.py", "study/runner.py", "study/tables.py", "study/trained.py", "study/disclosure.py", "study/provenance.py", "study/report.py", "cohorts/synthetic.py", "cohorts/mimic.py",
+    assert {"cli.py", "config.py", "runtime.py", "files.py", "study/grid.py", "study/runner.py", "study/tables.py", "study/trained.py", "study/disclosure.py", "study/provenance.py", "study/report.py", "cohorts/synthetic.py", "cohorts/mimic.py", "cohorts/hpi.py", "cohorts/fake_mimic.py",
             "bench/settings.py", "bench/estimate.py", "bench/mimic.py", "bench/report.py"} <= names, sorted(names)
 
 

@@ -4,9 +4,8 @@
 
 # %% ../../nbs/13_mimic.ipynb #aed83bb7
 from __future__ import annotations
-import json, os, re, shutil, time
+import json, os, shutil, time
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -15,61 +14,13 @@ from PIL import Image
 
 from ..config import tabular_features, tabular_columns
 from ..files import atomic_write_text, atomic_write_parquet
+from .hpi import clean_hpi
 
 # %% auto #0
-__all__ = ['HPI_END_HEADERS', 'OUTCOME_PHRASES', 'MIMIC_TABLES', 'OPTIONAL_TABLES', 'RACE_GROUPS', 'AGGREGATIONS', 'STORED_BY_T',
-           'hpi_section', 'scrub_outcome', 'clean_hpi', 'find_mimic_tables', 'check_columns', 'open_mimic',
-           'cohort_rules', 'apply_rules', 'race_group', 'event_values', 'stored_after_t', 'event_texts', 'link_images',
-           'cxr_relative_path', 'resize_images', 'cohort_hpis', 'build_mimic_cohort', 'pandas_event_values']
-
-# %% ../../nbs/13_mimic.ipynb #fcdc2191
-HPI_END_HEADERS = ["past medical history", "pmh", "past surgical history", "psh", "social history", "family history",
-                   "physical exam", "physical examination", "admission physical exam", "review of systems", "ros",
-                   "pertinent results", "brief hospital course", "hospital course", "medications on admission",
-                   "discharge medications", "discharge disposition", "discharge diagnosis", "discharge condition",
-                   "discharge instructions", "followup instructions", "allergies", "chief complaint",
-                   "major surgical or invasive procedure"]
-_HPI_RE = re.compile(r"^[ \t]*history of present illness[ \t]*:(.*?)(?=^[ \t]*(?:" + "|".join(map(re.escape, HPI_END_HEADERS))
-                     + r")[ \t]*:|\Z)", re.I | re.M | re.S)
-
-# Outcome-revealing phrases (regular expressions, matched case-insensitively on word boundaries).
-OUTCOME_PHRASES = {
-    r"expir(?:ed|es|ing|ation)": "death",
-    r"passed away": "death",
-    r"deceased": "death",
-    r"died|dies": "death",
-    r"death|pronounced dead": "death",
-    r"autopsy|morgue|funeral": "death",
-    r"comfort (?:measures|care|focused)": "end-of-life care",
-    r"cmo": "end-of-life care (comfort measures only)",
-    r"hospice": "end-of-life care",
-    r"palliative extubation|terminal extubation|withdraw[a-z]* (?:of )?care": "end-of-life care",
-    r"discharged (?:to|home)": "survival (discharge destination)",
-}
-_OUTCOME_RE = re.compile(r"\b(?:" + "|".join(OUTCOME_PHRASES) + r")\b", re.I)
-
-def hpi_section(note:str|None) -> str|None:
-    "The raw 'History of Present Illness' section of a discharge summary, or None when it has none."
-    if not isinstance(note, str): return None
-    m = _HPI_RE.search(note)
-    return m.group(1) if m else None
-
-# %% ../../nbs/13_mimic.ipynb #71f41276
-def scrub_outcome(text:str) -> str:
-    "Drop every sentence of `text` that contains an outcome-revealing phrase (`OUTCOME_PHRASES`)."
-    sentences = re.split(r"(?<=[.!?])\s+", text)
-    return " ".join(s for s in sentences if s and not _OUTCOME_RE.search(s))
-
-# %% ../../nbs/13_mimic.ipynb #b2d4c446
-def clean_hpi(note:str|None, # the discharge summary's text
-              scrub:bool=True, # drop outcome-revealing sentences
-             ) -> str|None:
-    "The study's HPI: the section, lower-cased, blanks removed, whitespace collapsed, outcome sentences scrubbed."
-    s = hpi_section(note)
-    if s is None: return None
-    s = re.sub(r"\s+", " ", re.sub(r"_{2,}", " ", s.lower())).strip()
-    if scrub: s = scrub_outcome(s).strip()
-    return s or None
+__all__ = ['MIMIC_TABLES', 'OPTIONAL_TABLES', 'RACE_GROUPS', 'AGGREGATIONS', 'STORED_BY_T', 'find_mimic_tables', 'check_columns',
+           'open_mimic', 'cohort_rules', 'apply_rules', 'race_group', 'event_values', 'stored_after_t', 'event_texts',
+           'link_images', 'cxr_relative_path', 'resize_images', 'cohort_hpis', 'build_mimic_cohort',
+           'pandas_event_values']
 
 # %% ../../nbs/13_mimic.ipynb #dcae9594
 _FORMATS = ("csv.gz", "csv", "parquet")
