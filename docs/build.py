@@ -8,7 +8,8 @@
    notebooks, so quarto's cell options become myst-nb's cell tags (the one step written here).
 3. The study notebooks (nbs/study) are shown as the smoke profile executes them (`mmkd-study reproduce --profile smoke`
    into a temporary folder): their numbers are a smoke test's, not the study's.
-4. The index is the README; REPORT.md, the other result tables and the benchmarks come from results/ with their figures.
+4. The index is the README; REPORT.md, the other result tables and the benchmarks come from results/ with their figures, and
+   so do the reports of the other studies (results/natural/, results/end_to_end/, results/second_generator/).
 5. Sphinx + myst-nb (Jupyter Book 1's stack, sphinx-book-theme) builds a static site in _docs/html, warnings as errors.
 """
 from __future__ import annotations
@@ -141,10 +142,13 @@ def _linkify(readme:str, pages:set[str]) -> str:
     def sub(m):
         name = m.group(1)
         page = name.rsplit(".", 1)[0] if name.endswith((".ipynb", ".md")) else name
-        for p in (page, f"nbs/{page}"):
+        for p in (page, f"nbs/{page}", page.rstrip("/") + "/REPORT"):     # `results/natural/`: that study's report
             if p in pages: return f"[`{name}`]({p}.{'md' if p.startswith('results/') else 'ipynb'})"
         return m.group(0)
     return re.sub(r"(?<![\[\w])`([\w./-]+)`(?!\])", sub, readme)
+
+
+OTHER_STUDIES = ("natural", "end_to_end", "second_generator")   # results/<study>/: the studies beyond the primary one (README)
 
 
 def write_sources(src:Path, modules:list[str], study:list[str]) -> None:
@@ -153,6 +157,12 @@ def write_sources(src:Path, modules:list[str], study:list[str]) -> None:
     for md in sorted((ROOT / "results").glob("*.md")): shutil.copy2(md, src / "results" / md.name)
     shutil.copytree(ROOT / "figures", src / "figures", dirs_exist_ok=True, ignore=shutil.ignore_patterns("*.pdf"))
     results = ["results/REPORT"] + [f"results/{p.stem}" for p in sorted((ROOT / "results").glob("*.md")) if p.stem != "REPORT"]
+    for design in OTHER_STUDIES:        # each other study's report (every table is in it) and its verdicts beside the primary's
+        for name in ("REPORT.md", "verdicts_vs_primary.md"):
+            if (ROOT / "results" / design / name).exists():
+                (src / "results" / design).mkdir(exist_ok=True)
+                shutil.copy2(ROOT / "results" / design / name, src / "results" / design / name)
+                results.append(f"results/{design}/{name[:-3]}")
     pages = {f"nbs/{m}" for m in modules} | {f"nbs/study/{s}" for s in study} | set(results)
     def toc(caption, entries): return f"\n```{{toctree}}\n:caption: {caption}\n:maxdepth: 1\n\n" + "\n".join(entries) + "\n```\n"
     readme = _linkify((ROOT / "README.md").read_text(), pages)
