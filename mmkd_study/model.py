@@ -13,8 +13,8 @@ from .fusion import PooledBottleneckFusion
 from .baselines import BottleneckFusion, EarlyFusion, LateFusion, LSTMFusion, UnimodalFusion
 
 # %% auto #0
-__all__ = ['MODALITY_INPUTS', 'modality_inputs', 'MultimodalModel', 'build_fusion', 'build_model', 'count_parameters',
-           'toy_batch']
+__all__ = ['MODALITY_INPUTS', 'modality_inputs', 'toy_batch', 'MultimodalModel', 'build_fusion', 'count_parameters',
+           'build_model']
 
 # %% ../nbs/07_model.ipynb #7bb9a83e
 MODALITY_INPUTS = {"image": ("image",), "text": ("text_ids", "text_mask"), "tabular": ("tabular",)}
@@ -22,6 +22,15 @@ MODALITY_INPUTS = {"image": ("image",), "text": ("text_ids", "text_mask"), "tabu
 def modality_inputs(batch:dict, modality:str) -> tuple:
     "What `modality`'s encoder reads from a batch (`make_batch`'s keys)."
     return tuple(batch[k] for k in MODALITY_INPUTS[modality])
+
+# %% ../nbs/07_model.ipynb #bde99e2c
+def toy_batch(B:int=8, max_text_tokens:int=48, image_size:int=32, vocab:int=100, seed:int=0) -> dict:
+    "A random batch with `make_batch`'s keys, for tests and examples: the 7 modality subsets in turn, deaths and survivors alternating."
+    g = torch.Generator().manual_seed(seed)
+    subsets = torch.tensor([[1, 1, 1], [1, 1, 0], [1, 0, 1], [0, 1, 1], [1, 0, 0], [0, 1, 0], [0, 0, 1]], dtype=torch.bool)
+    return {"image": torch.rand(B, 1, image_size, image_size, generator=g),
+            "text_ids": torch.randint(1, vocab, (B, max_text_tokens), generator=g), "text_mask": torch.ones(B, max_text_tokens, dtype=torch.bool),
+            "tabular": torch.randn(B, 140, generator=g), "present": subsets[torch.arange(B) % 7], "label": torch.arange(B) % 2}
 
 # %% ../nbs/07_model.ipynb #0a8698cd
 class MultimodalModel(nn.Module):
@@ -76,21 +85,12 @@ def build_fusion(cfg:Config) -> nn.Module:
         return UnimodalFusion(mods[0], **common)
     raise ValueError(f"unknown fusion {m.fusion!r}; choose pb, mbt, early, late, lstm or unimodal")
 
+# %% ../nbs/07_model.ipynb #72d35280
+def count_parameters(model:nn.Module) -> int: return sum(p.numel() for p in model.parameters())
+
 # %% ../nbs/07_model.ipynb #d482ce8c
 def build_model(cfg:Config, # the run's configuration
                 text_vocab_size:int=4000, # vocabulary of the cohort-trained text encoder
                ) -> MultimodalModel:
     "A model from its configuration: never from globals."
     return MultimodalModel(build_encoders(cfg.model, text_vocab_size, cfg.data.max_text_tokens), build_fusion(cfg))
-
-# %% ../nbs/07_model.ipynb #72d35280
-def count_parameters(model:nn.Module) -> int: return sum(p.numel() for p in model.parameters())
-
-# %% ../nbs/07_model.ipynb #bde99e2c
-def toy_batch(B:int=8, max_text_tokens:int=48, image_size:int=32, vocab:int=100, seed:int=0) -> dict:
-    "A random batch with `make_batch`'s keys, for tests and examples: the 7 modality subsets in turn, deaths and survivors alternating."
-    g = torch.Generator().manual_seed(seed)
-    subsets = torch.tensor([[1, 1, 1], [1, 1, 0], [1, 0, 1], [0, 1, 1], [1, 0, 0], [0, 1, 0], [0, 0, 1]], dtype=torch.bool)
-    return {"image": torch.rand(B, 1, image_size, image_size, generator=g),
-            "text_ids": torch.randint(1, vocab, (B, max_text_tokens), generator=g), "text_mask": torch.ones(B, max_text_tokens, dtype=torch.bool),
-            "tabular": torch.randn(B, 140, generator=g), "present": subsets[torch.arange(B) % 7], "label": torch.arange(B) % 2}
