@@ -26,7 +26,7 @@ __all__ = ['ENCODER_FIELDS', 'PRETRAIN_TRAIN_FIELDS', 'PRETRAIN_LR_GROUP', 'pret
 ENCODER_FIELDS = ("d_fusion", "image_backbone", "image_weights", "image_token_grid", "text_encoder", "text_dropout", "text_token_pool",
                   "tabnet_n_d", "tabnet_n_a", "tabnet_steps", "tabular_projection", "pos_init_std")
 PRETRAIN_TRAIN_FIELDS = ("batch_size", "lr_text", "lr_image", "lr_other", "weight_decay", "eval_every", "evals_per_epoch", "lr_decay",
-                         "plateau_patience", "max_decays", "device", "threads")
+                         "plateau_patience", "max_decays", "device", "threads", "channels_last")
 PRETRAIN_LR_GROUP = {"image": "lr_image", "text": "lr_text", "tabular": "lr_other"}   # the optimiser group of each encoder
 
 def pretrain_config(cfg:Config, # the run that needs a pretrained encoder

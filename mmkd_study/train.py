@@ -71,10 +71,11 @@ class DeviceSetting:
     channels_last: bool = False
 
     @classmethod
-    def for_device(cls, device) -> DeviceSetting:
-        "The setting a run uses on `device`: everything on a GPU, nothing on a CPU (fp32, as the paper)."
+    def for_device(cls, device, channels_last:str="auto", # `train.channels_last`: auto (on a GPU) | on | off
+                  ) -> DeviceSetting:
+        "The setting a run uses on `device`: everything on a GPU, fp32 on a CPU (as the paper), channels-last where asked."
         gpu = torch.device(device).type == "cuda"
-        return cls(bf16=gpu, fused=gpu, channels_last=gpu)
+        return cls(bf16=gpu, fused=gpu, channels_last={"auto": gpu, "on": True, "off": False}[channels_last])
 
     def autocast(self, device):
         "The context a forward pass runs in: bf16 autocast, or nothing."
@@ -86,9 +87,9 @@ class DeviceSetting:
         return model
 
     def adam(self, model, cfg:Config, device) -> torch.optim.Adam:
-        "The paper's Adam with its parameter groups; fused (one kernel for all parameters) on a GPU when the setting says so."
-        return torch.optim.Adam(param_groups(model, cfg), weight_decay=cfg.train.weight_decay,
-                                fused=self.fused and torch.device(device).type == "cuda")
+        "The paper's Adam with its parameter groups; fused (one kernel for all parameters) on a GPU when the setting says so, else foreach."
+        fused = self.fused and torch.device(device).type == "cuda"
+        return torch.optim.Adam(param_groups(model, cfg), weight_decay=cfg.train.weight_decay, fused=fused, foreach=not fused)
 
 # %% ../nbs/10_train.ipynb #021ba256
 SUBSET_MASKS = {subset_name(s): torch.tensor([m in s for m in MODALITIES]) for s in modality_subsets()}
@@ -159,7 +160,7 @@ class Trainer:
         self.stage1_dir = Path(stage1_dir) if stage1_dir else None
         self.device = get_device(cfg.train.device)
         self.model.to(self.device)
-        self.setting = DeviceSetting.for_device(self.device)
+        self.setting = DeviceSetting.for_device(self.device, cfg.train.channels_last)
         self.setting.prepare(model)
         if self.device.type == "cuda": self.data = {k: _pinned(v) for k, v in data.items()}   # asynchronous copies to the GPU
         self.ckpt_dir = self.run_dir / "checkpoints"

@@ -113,12 +113,16 @@ def _throughput_section(r:dict) -> list[str]:
 # %% ../../nbs/43_bench_report.ipynb #44430a25
 def _levers_section(r:dict) -> list[str]:
     "The powered study's levers, side by side (`bench_levers`)."
-    lines = [f"## The powered study: each lever side by side ({r['machine']['label']})", "",
+    command = "mmkd-study bench --levers" + (f" --profile {r['profile']}" if r["profile"] != "quick" else "")
+    lines = [f"## The powered study: each lever side by side ({r['machine']['label']}{', ' + r['profile'] + ' profile' if r['profile'] != 'quick' else ''})", "",
              f"The same sub-grid ({len(r['models'])} models × seeds {r['seeds']}, {r['profile']} profile at {r['n_admissions']:,} "
              f"admissions, {r['jobs']} at a time), one lever added per row, side by side in one call, each from empty caches "
-             "(`mmkd-study bench --levers`):", ""]
-    lines += md_table([[x["lever"], _fmt(x["wall_s"]), f"{x['speedup_vs_first']:.2f}×", _fmt(x["val_auroc_deep_mean"]), x["failed"]] for x in r["rows"]],
-                      ["levers", "wall time (s)", "speed-up over the first row", "mean validation AUROC of the deep runs", "failed runs"])
+             f"(`{command}`):", ""]
+    by_model = lambda x: ", ".join(f"{m} {_fmt(v)}" for m, v in x.get("val_auroc_by_model", {}).items()) or "–"   # older entries: none
+    lines += md_table([[x["lever"], _fmt(x["wall_s"]), f"{x['speedup_vs_first']:.2f}×", _fmt(x["val_auroc_deep_mean"]), by_model(x), x["failed"]]
+                       for x in r["rows"]],
+                      ["levers", "wall time (s)", "speed-up over the first row", "mean validation AUROC of the deep runs",
+                       "validation AUROC by model (mean over seeds, every modality it reads)", "failed runs"])
     return lines + [""]
 
 def _statistics_section(r:dict) -> list[str]:
@@ -176,6 +180,7 @@ def write_benchmarks(result:dict, out_dir) -> None:
     entries = json.loads(path.read_text()) if path.exists() else {}
     kind = result.get("size", result.get("kind"))
     if kind == "study": kind += f" {result.get('profile', '')}".rstrip()      # one entry per profile's study on a machine
+    if kind == "levers" and result.get("profile", "quick") != "quick": kind += f" {result['profile']}"   # and per profile's levers
     entries[f"{result['machine']['label']} | {kind}"] = result
     atomic_write_text(path, json.dumps(entries, indent=2))
     atomic_write_text(out / "benchmarks.md", benchmarks_markdown(entries))

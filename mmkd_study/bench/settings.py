@@ -13,7 +13,7 @@ from pathlib import Path
 
 import torch
 
-from ..config import Config, profile_config
+from ..config import Config, profile_config, subset_name
 from ..runtime import get_device, use_kernels
 from ..data import CohortTensors
 from ..distill import kd_step
@@ -22,10 +22,11 @@ from ..model import build_model, count_parameters
 from ..train import DeviceSetting, SUBSET_MASKS, Trainer, make_batch, validation_loss
 
 # %% auto #0
-__all__ = ['DENSE_BF16_PEAK', 'RUNNER_SETTING', 'LEVERS', 'LEVER_MODELS', 'SIZES', 'machine_info', 'fake_tensors', 'time_step',
-           'time_interleaved', 'flops_per_sample', 'student_drops', 'component_times', 'kernels', 'training_setup',
-           'bench_setting', 'bench_loader', 'runner_setting', 'parallel_throughput', 'bench_statistics',
-           'study_summary', 'profile_run', 'bench_levers', 'run_benchmarks']
+__all__ = ['DENSE_BF16_PEAK', 'RUNNER_SETTING', 'LEVERS', 'LEVER_MODELS', 'END_TO_END_LEVERS', 'END_TO_END_LEVER_MODELS',
+           'LEVER_SETS', 'SIZES', 'machine_info', 'fake_tensors', 'time_step', 'time_interleaved', 'flops_per_sample',
+           'student_drops', 'component_times', 'kernels', 'training_setup', 'bench_setting', 'bench_loader',
+           'runner_setting', 'parallel_throughput', 'bench_statistics', 'study_summary', 'profile_run', 'bench_levers',
+           'run_benchmarks']
 
 # %% ../../nbs/40_bench.ipynb #b3c12e0e
 DENSE_BF16_PEAK = {"H100": 989.4e12, "H200": 989.4e12, "A100": 312e12, "L4": 121e12}   # vendor datasheets, dense
@@ -243,7 +244,7 @@ RUNNER_SETTING = "runner (paper profile)"      # the name of the setting a study
 
 def runner_setting(cfg:Config, device) -> dict:
     "The arguments of `bench_setting` that reproduce how `Trainer` trains `cfg` on `device` (its `DeviceSetting`, 10_train)."
-    return dict(batch_size=cfg.train.batch_size, deterministic=cfg.train.deterministic, **asdict(DeviceSetting.for_device(device)))
+    return dict(batch_size=cfg.train.batch_size, deterministic=cfg.train.deterministic, **asdict(DeviceSetting.for_device(device, cfg.train.channels_last)))
 
 # %% ../../nbs/40_bench.ipynb #abecd584
 def _parallel_worker(spec:str) -> None:
@@ -391,14 +392,26 @@ LEVERS = {      # each adds one lever to the row above it: (overrides, kernels p
 }
 LEVER_MODELS = ("image_only", "text_only", "tabular_only", "proposed", "wo_kd", "wo_gm", "mbt", "early_fusion",
                 "concat_logreg", "tabular_logreg")      # the pretrainings, PB with KD and GM, an adopted stage 1, MBT, a light fusion, references
+END_TO_END_LEVERS = {   # the end-to-end sub-grid: every encoder trained in every step, the image's convolutions the largest part
+    "the end_to_end profile now (64 px, contiguous image tensors)": ({"train.channels_last": "off"}, "group"),
+    "+ channels-last image backbone on the CPU": ({"train.channels_last": "on"}, "group"),
+    "+ 48-pixel images (the same cohort drawn at 48 px)": ({"train.channels_last": "on", "data.image_size": 48}, "group"),
+}
+END_TO_END_LEVER_MODELS = ("proposed", "image_only")    # the fusion trained end to end, and the image encoder alone (what 48 px may lose)
+LEVER_SETS = {"quick": (LEVERS, LEVER_MODELS), "end_to_end": (END_TO_END_LEVERS, END_TO_END_LEVER_MODELS)}
 
-def bench_levers(profile:str="quick", n_admissions:int=5000, seeds=(0,), models=LEVER_MODELS, work_dir=None, jobs:int=1,
-                 levers:dict|None=None, progress:bool=True) -> dict:
-    "Wall time of one sub-grid with each lever of `LEVERS` added in turn, side by side, from empty caches; ratios to the first."
+def bench_levers(profile:str="quick", n_admissions:int=5000, seeds=(0,),
+                 models=None, # default: the profile's lever set (`LEVER_SETS`; the quick one for other profiles)
+                 work_dir=None, jobs:int=1,
+                 levers:dict|None=None, # default: the profile's lever set
+                 progress:bool=True) -> dict:
+    "Wall time of one sub-grid with each lever of the profile's set added in turn, side by side, from empty caches; ratios to the first."
     from mmkd_study.study.runner import ensure_cohort, reproduce
+    default_levers, default_models = LEVER_SETS.get(profile, LEVER_SETS["quick"])
+    levers, models = levers or default_levers, tuple(models or default_models)
     work = Path(work_dir or tempfile.mkdtemp(prefix="mmkd-levers-"))
     rows = []
-    for k, (name, (over, per)) in enumerate((levers or LEVERS).items()):
+    for k, (name, (over, per)) in enumerate(levers.items()):
         d = work / f"lever{k}"
         o = {"data.n_admissions": n_admissions, **over}
         ensure_cohort(profile_config(profile, o), d / "cohort", False)        # not timed: the same cohort for every lever
@@ -409,8 +422,13 @@ def bench_levers(profile:str="quick", n_admissions:int=5000, seeds=(0,), models=
         recs = [json.loads((r.run_dir / "metrics.json").read_text()) for r in res.runs if r.status == "complete"]
         val = [x["metrics"]["val"]["image+text+tabular"]["auroc"] for x in recs if x["config"]["model"]["kind"] == "torch"
                and "image+text+tabular" in x["metrics"]["val"] and x["metrics"]["val"]["image+text+tabular"]["auroc"] is not None]
+        by_model = {}
+        for x in recs:
+            v = x["metrics"]["val"].get(subset_name(x["config"]["model"]["modalities"]), {})     # with every modality it reads
+            if v.get("auroc") is not None: by_model.setdefault(x["config"]["model"]["name"], []).append(v["auroc"])
         rows.append({"lever": name, "wall_s": round(wall, 1), "runs": len(res.runs), "failed": len(res.failed),
-                     "val_auroc_deep_mean": round(float(sum(val) / len(val)), 4) if val else None})
+                     "val_auroc_deep_mean": round(float(sum(val) / len(val)), 4) if val else None,
+                     "val_auroc_by_model": {m: round(float(sum(a) / len(a)), 4) for m, a in by_model.items()}})
     for r in rows: r["speedup_vs_first"] = round(rows[0]["wall_s"] / r["wall_s"], 2)
     return {"kind": "levers", "profile": profile, "n_admissions": n_admissions, "seeds": list(seeds), "models": list(models),
             "jobs": jobs, "rows": rows}
