@@ -66,9 +66,10 @@ test: install-dev
 	status=0; $(MAKE) --no-print-directory test-notebooks test-python || status=$$?; \
 	if [ $$was = 0 ]; then $(SLURM) stop || true; fi; exit $$status
 
-# nbdev_test runs every module notebook (study notebooks are run by the smoke test in tests/).
+# nbdev_test runs every module notebook (study notebooks are run by the smoke test in tests/), two at a time, each with one
+# OpenMP thread: two kernels with a thread per core each spin-wait on each other (the notebooks took 15 min instead of 2 here).
 test-notebooks: install-dev
-	$(BIN)/nbdev_test --n_workers 2 --timing
+	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} $(BIN)/nbdev_test --n_workers 2 --timing
 
 # pytest also checks that notebooks are clean and the package is in sync, and runs the smoke study.
 test-python: install-dev

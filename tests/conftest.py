@@ -10,8 +10,9 @@ def root() -> Path:
 
 @pytest.fixture(autouse=True)
 def _quiet_threads(monkeypatch):
-    # two cores here: keep BLAS from oversubscribing when tests run beside notebooks
-    monkeypatch.setenv("OMP_NUM_THREADS", os.environ.get("OMP_NUM_THREADS", "2"))
+    # one OpenMP thread per process unless told otherwise: tests start study kernels two at a time, and on two cores two
+    # processes with two threads each spin-wait on each other (make test-notebooks: 15 min with two threads, 2 with one)
+    monkeypatch.setenv("OMP_NUM_THREADS", os.environ.get("OMP_NUM_THREADS", "1"))
 
 @pytest.fixture(scope="session")
 def cluster():

@@ -3,10 +3,13 @@ import json, os, subprocess, sys
 
 def test_gpu_bench_script_runs_without_the_package_installed(tmp_path, root):
     env = {**os.environ, "SIZE": "tiny", "DEVICE": "cpu", "COMPILE": "0", "MORE_BATCHES": "4", "STEPS": "1", "PARALLEL": "1 2", "PARALLEL_SECONDS": "1",
-           "OUT": str(tmp_path), "PYTHON": sys.executable}
-    r = subprocess.run(["bash", str(root / "scripts/bench_gpu.sh")], env=env, capture_output=True, text=True, timeout=600)
+           "E2E_PARALLEL": "1 2", "OUT": str(tmp_path), "PYTHON": sys.executable}
+    r = subprocess.run(["bash", str(root / "scripts/bench_gpu.sh")], env=env, capture_output=True, text=True, timeout=900)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
-    (entry,) = json.loads((tmp_path / "benchmarks.json").read_text()).values()
+    entry, e2e = json.loads((tmp_path / "benchmarks.json").read_text()).values()
+    assert (entry["size"], e2e["size"]) == ("tiny", "quick")      # then the end-to-end sub-grid's model, runs side by side
+    assert [p["jobs"] for p in e2e["parallel"]] == [1, 2] and all(p["samples_per_s"] > 0 for p in e2e["parallel"]), e2e["parallel"]
+    assert e2e["settings"]["runner (paper profile)"]["batch_size"] == 32 and e2e["settings"]["runner (paper profile)"]["trainer_stage1_samples_per_s"] > 0
     assert list(entry["settings"]) == ["paper", "runner (paper profile)", "ours", "ours, batch 4"]
     assert [p["jobs"] for p in entry["parallel"]] == [1, 2] and all(p["samples_per_s"] > 0 for p in entry["parallel"]), entry["parallel"]
     assert entry["settings"]["runner (paper profile)"]["deterministic_over_fast_kernels"] > 0
