@@ -71,9 +71,9 @@ test: install-dev
 test-notebooks: install-dev
 	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} $(BIN)/nbdev_test --n_workers 2 --timing
 
-# pytest also checks that notebooks are clean and the package is in sync, and runs the smoke study.
+# pytest also checks that notebooks are clean and the package is in sync, and runs the smoke study; it names its 10 slowest tests.
 test-python: install-dev
-	$(BIN)/python -m pytest tests/ -q
+	$(BIN)/python -m pytest tests/ -q --durations=10
 
 # The study's site (docs/build.py): every module notebook executed and shown as nbdev's docs show it, the study notebooks
 # as a smoke study runs them, REPORT.md and the benchmarks; Sphinx + myst-nb. Open _docs/html/index.html.

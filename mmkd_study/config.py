@@ -159,7 +159,8 @@ class TrainConfig:
     threads: int = 1                   # torch CPU threads per run: fixed, since the count changes the order of a kernel's
                                        # sums and so the last digits (0: torch's default, all cores; runs then vary by machine)
     channels_last: str = "auto"        # the image backbone's memory layout: auto (channels-last on a GPU only) | on (on a CPU
-                                       # too: its convolutions 1.2-1.4x faster at the quick sizes, the last digits differ) | off
+                                       # too: convolutions 1.2-1.4x faster at the quick sizes; like another thread count it changes
+                                       # the last digits, which training can grow into another model, as on another CPU) | off
     deterministic: bool = True         # deterministic kernels: a run repeats bit for bit on the same machine; False lets
 
 # %% ../nbs/00_config.ipynb #716f0ca9
