@@ -43,7 +43,7 @@ reproduce: install
 reproduce-natural: install
 	$(BIN)/mmkd-study reproduce --profile $(PROFILE) --data $(DATA) --scenario natural
 
-# KD and GM where they can act: the quick model trained end to end, 5 models × 5 seeds (results/end_to_end, figures/end_to_end); resumable
+# KD and GM where they can act: the quick model trained end to end, 5 models × 23 seeds (results/end_to_end, figures/end_to_end); trains only the runs not committed yet (hours), then aggregates
 reproduce-end-to-end: install
 	$(BIN)/mmkd-study reproduce --profile end_to_end --data $(DATA)
 

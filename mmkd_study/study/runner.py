@@ -306,7 +306,9 @@ def kernel_groups(grid:list, # (model, seed, cfg) in `grid_order`
     groups = {}                               # a seed's deep runs on one split share its encoders and stage 1s: one kernel, in grid order
     for i, (_, seed, cfg) in enumerate(grid):
         groups.setdefault((seed, _group(cfg)), []).append(i)
-    return list(groups.values())
+    kind = lambda key: key[1].split("-")[0]   # the split's pretrained encoders, stage 1s of that split trained from scratch, or reference
+    rank = {k: r for r, k in enumerate(dict.fromkeys(kind(key) for key in groups))}
+    return [groups[key] for key in sorted(groups, key=lambda key: (rank[kind(key)], key[0]))]   # seed by seed: a study cut off keeps whole seeds
 
 # %% ../../nbs/30_runner.ipynb #55d3bb3a
 def group_name(grid:list, idx:list) -> str:
