@@ -15,6 +15,7 @@ import torch
 
 from ..config import Config, profile_config, subset_name
 from ..runtime import get_device, use_kernels
+from ..study.provenance import cpu_name
 from ..data import CohortTensors
 from ..distill import kd_step
 from ..files import atomic_write_text
@@ -33,13 +34,7 @@ DENSE_BF16_PEAK = {"H100": 989.4e12, "H200": 989.4e12, "A100": 312e12, "L4": 121
 
 def machine_info(device:torch.device) -> dict:
     "What the numbers were measured on."
-    info = {"torch": torch.__version__, "python": platform.python_version(), "cpu": platform.processor() or platform.machine(),
-            "cpu_cores": os.cpu_count(), "device": device.type}
-    try:
-        with open("/proc/cpuinfo") as f:
-            name = next((l.split(":", 1)[1].strip() for l in f if l.startswith("model name")), None)
-        if name: info["cpu"] = name
-    except OSError: pass
+    info = {"torch": torch.__version__, "python": platform.python_version(), "cpu": cpu_name(), "cpu_cores": os.cpu_count(), "device": device.type}
     if device.type == "cuda":
         info["gpu"] = torch.cuda.get_device_name(device)
         info["gpu_peak_bf16_flops"] = next((v for k, v in DENSE_BF16_PEAK.items() if k in info["gpu"]), None)

@@ -8,12 +8,22 @@ import os, platform, resource, subprocess
 from importlib.metadata import PackageNotFoundError, version
 
 # %% auto #0
-__all__ = ['package_versions', 'git_commit', 'slurm_job', 'peak_rss_mb']
+__all__ = ['cpu_name', 'package_versions', 'git_commit', 'slurm_job', 'peak_rss_mb']
+
+# %% ../../nbs/29_provenance.ipynb #2773e524
+def cpu_name() -> str:
+    "The CPU's model name (`/proc/cpuinfo` on Linux), else what `platform` knows."
+    try:
+        with open("/proc/cpuinfo") as f:
+            name = next((l.split(":", 1)[1].strip() for l in f if l.startswith("model name")), None)
+        if name: return name
+    except OSError: pass
+    return platform.processor() or platform.machine()
 
 # %% ../../nbs/29_provenance.ipynb #9de8bbe3
 def package_versions() -> dict:
     "Versions of Python and the packages results depend on."
-    out = {"python": platform.python_version(), "platform": platform.platform()}
+    out = {"python": platform.python_version(), "platform": platform.platform(), "cpu": cpu_name()}
     for p in ("mmkd_study", "torch", "torchvision", "timm", "transformers", "numpy", "pandas", "scikit-learn", "statsmodels"):
         try: out[p] = version(p)
         except PackageNotFoundError: out[p] = None

@@ -16,7 +16,7 @@ from .tables import DATA_SOURCE_LABEL, findings
 
 # %% auto #0
 __all__ = ['PAPER', 'SYNTHETIC_NOTE', 'DESIGNS', 'QUALITY', 'REPORT_TABLES', 'CAPTIONS', 'finished_runs', 'split_sizes_line',
-           'data_quality_line', 'what_was_run', 'headline', 'report_markdown', 'write_report']
+           'data_quality_line', 'machines_line', 'what_was_run', 'headline', 'report_markdown', 'write_report']
 
 # %% ../../nbs/22_report.ipynb #d0035253
 PAPER = {"AUROC": "0.886", "AUPRC": "0.459"}      # Wang et al., MIMIC-IV: the published figures (the abstract in shared/seed)
@@ -54,10 +54,17 @@ def data_quality_line(metrics:list[dict], suppress:bool) -> str:
     return (", ".join(f"{what} {small_cell(int(round(quality[k].max())), suppress)}" for k, what in QUALITY.items() if k in quality)
             + f" (handling: `data.on_bad_image` = {metrics[0]['config']['data']['on_bad_image']})")
 
+# %% ../../nbs/22_report.ipynb #b4554ee6
+def machines_line(metrics:list[dict]) -> str:
+    "Each machine (CPU and platform) that trained runs of `metrics`, with its number of runs, most runs first."
+    name = lambda v: ", ".join(x for x in (v.get("cpu"), v.get("platform")) if x) or "platform not recorded"
+    counts = pd.Series([name(m.get("versions", {})) for m in metrics], dtype=object).value_counts(sort=True)
+    return "; ".join(f"{k} ({n} run{'s' * (n != 1)})" for k, n in counts.items()) or "none"
+
 # %% ../../nbs/22_report.ipynb #b6b796db
 def what_was_run(metrics:list[dict], # from `finished_runs`
                  *, profile:str, data:str, scenario:str, models:list, seeds:list, missing:list, wall_time_s:float) -> list[str]:
-    "The report's first section: profile, data, design, splits, data quality, models, runs, commits, versions, time and memory."
+    "The report's first section: profile, data, design, splits, data quality, models, runs, commits, machines, versions, time and memory."
     suppress = data == "mimic"
     versions = metrics[0]["versions"] if metrics else {}
     made = Path(metrics[0]["config"]["data"]["cohort_dir"]) / "cohort.json" if metrics else None
@@ -72,7 +79,8 @@ def what_was_run(metrics:list[dict], # from `finished_runs`
             f"- models: {', '.join(models)}",
             f"- runs complete: {len(metrics)} of {len(models) * len(seeds)}" + (f"; missing: {', '.join(missing)}" if missing else ""),
             f"- git commit(s) of the runs: {', '.join(sorted({m['git_commit'] for m in metrics})) or 'none'}",
-            "- versions: " + ", ".join(f"{k} {v}" for k, v in versions.items() if v),
+            "- machines of the runs: " + machines_line(metrics),
+            "- versions: " + ", ".join(f"{k} {v}" for k, v in versions.items() if v and k not in ("platform", "cpu")),
             f"- wall time: {sum(m['wall_time_s'] for m in metrics) / 60:.1f} min of training runs (sum), {wall_time_s / 60:.1f} min for the whole "
             "reproduce call before this report",
             "- peak memory of one run (its kernel process): " + (f"{max(peak):,.0f} MB" if peak else "not recorded by these runs")]
