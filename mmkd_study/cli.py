@@ -175,6 +175,7 @@ def main(argv=None) -> int:
     b.add_argument("--levers-n", type=int, default=5000, help="admissions of the --levers cohort")
     b.add_argument("--levers-seeds", type=int, nargs="+", default=[0], help="seeds of the --levers sub-grid")
     b.add_argument("--levers-jobs", type=int, default=1, help="runs at a time in --levers")
+    b.add_argument("--lever-set", help="the set of levers to time (quick, end_to_end, batch; default: the profile's)")
     a = ap.parse_args(argv)
     try:
         if a.command == "bench":
@@ -188,7 +189,7 @@ def main(argv=None) -> int:
             elif a.study: write_benchmarks({"kind": "study", "machine": machine_info(torch.device("cpu")), **study_summary(a.study)}, a.out)
             elif a.levers:
                 from mmkd_study.bench.settings import bench_levers
-                r = bench_levers(a.profile, a.levers_n, a.levers_seeds, jobs=a.levers_jobs)
+                r = bench_levers(a.profile, a.levers_n, a.levers_seeds, jobs=a.levers_jobs, lever_set=a.lever_set)
                 write_benchmarks({"machine": machine_info(torch.device("cpu")), **r}, a.out)
                 for x in r["rows"]: print(f"{x['wall_s']:>8.1f} s  {x['speedup_vs_first']:.2f}×  val AUROC {x['val_auroc_deep_mean']}  {x['lever']}")
             elif a.profile_run:

@@ -113,8 +113,11 @@ def _throughput_section(r:dict) -> list[str]:
 # %% ../../nbs/43_bench_report.ipynb #44430a25
 def _levers_section(r:dict) -> list[str]:
     "The powered study's levers, side by side (`bench_levers`)."
-    command = "mmkd-study bench --levers" + (f" --profile {r['profile']}" if r["profile"] != "quick" else "")
-    lines = [f"## The powered study: each lever side by side ({r['machine']['label']}{', ' + r['profile'] + ' profile' if r['profile'] != 'quick' else ''})", "",
+    named = r.get("lever_set") if r.get("lever_set") not in (None, "quick", r["profile"]) else None    # a set other than the profile's
+    command = ("mmkd-study bench --levers" + (f" --profile {r['profile']}" if r["profile"] != "quick" else "")
+               + (f" --lever-set {named}" if named else ""))
+    where = (", " + r["profile"] + " profile" if r["profile"] != "quick" else "") + (f", the `{named}` levers" if named else "")
+    lines = [f"## The powered study: each lever side by side ({r['machine']['label']}{where})", "",
              f"The same sub-grid ({len(r['models'])} models × seeds {r['seeds']}, {r['profile']} profile at {r['n_admissions']:,} "
              f"admissions, {r['jobs']} at a time), one lever added per row, side by side in one call, each from empty caches "
              f"(`{command}`):", ""]
@@ -181,6 +184,7 @@ def write_benchmarks(result:dict, out_dir) -> None:
     kind = result.get("size", result.get("kind"))
     if kind == "study": kind += f" {result.get('profile', '')}".rstrip()      # one entry per profile's study on a machine
     if kind == "levers" and result.get("profile", "quick") != "quick": kind += f" {result['profile']}"   # and per profile's levers
+    if kind.startswith("levers") and result.get("lever_set") not in (None, "quick", result.get("profile")): kind += f" {result['lever_set']}"
     entries[f"{result['machine']['label']} | {kind}"] = result
     atomic_write_text(path, json.dumps(entries, indent=2))
     atomic_write_text(out / "benchmarks.md", benchmarks_markdown(entries))

@@ -24,10 +24,10 @@ from ..train import DeviceSetting, SUBSET_MASKS, Trainer, make_batch, validation
 
 # %% auto #0
 __all__ = ['DENSE_BF16_PEAK', 'RUNNER_SETTING', 'LEVERS', 'LEVER_MODELS', 'END_TO_END_LEVERS', 'END_TO_END_LEVER_MODELS',
-           'LEVER_SETS', 'SIZES', 'machine_info', 'fake_tensors', 'time_step', 'time_interleaved', 'flops_per_sample',
-           'student_drops', 'component_times', 'kernels', 'training_setup', 'bench_setting', 'bench_loader',
-           'runner_setting', 'parallel_throughput', 'bench_statistics', 'study_summary', 'profile_run', 'bench_levers',
-           'run_benchmarks']
+           'BATCH_LEVERS', 'LEVER_SETS', 'SIZES', 'machine_info', 'fake_tensors', 'time_step', 'time_interleaved',
+           'flops_per_sample', 'student_drops', 'component_times', 'kernels', 'training_setup', 'bench_setting',
+           'bench_loader', 'runner_setting', 'parallel_throughput', 'bench_statistics', 'study_summary', 'profile_run',
+           'bench_levers', 'run_benchmarks']
 
 # %% ../../nbs/40_bench.ipynb #b3c12e0e
 DENSE_BF16_PEAK = {"H100": 989.4e12, "H200": 989.4e12, "A100": 312e12, "L4": 121e12}   # vendor datasheets, dense
@@ -393,16 +393,27 @@ END_TO_END_LEVERS = {   # the end-to-end sub-grid: every encoder trained in ever
     "+ 48-pixel images (the same cohort drawn at 48 px)": ({"train.channels_last": "on", "data.image_size": 48}, "group"),
 }
 END_TO_END_LEVER_MODELS = ("proposed", "image_only")    # the fusion trained end to end, and the image encoder alone (what 48 px may lose)
-LEVER_SETS = {"quick": (LEVERS, LEVER_MODELS), "end_to_end": (END_TO_END_LEVERS, END_TO_END_LEVER_MODELS)}
+BATCH_LEVERS = {        # the quick grid's fusion runs take small steps on cached features: fewer, fuller steps (one setting: pretraining too)
+    "the quick profile now (batches of 32)": ({}, "group"),
+    "+ batches of 64 (learning rates unchanged)": ({"train.batch_size": 64}, "group"),
+    "+ batches of 128 (learning rates unchanged)": ({"train.batch_size": 128}, "group"),
+}
+LEVER_SETS = {"quick": (LEVERS, LEVER_MODELS), "end_to_end": (END_TO_END_LEVERS, END_TO_END_LEVER_MODELS),
+              "batch": (BATCH_LEVERS, LEVER_MODELS)}     # a set named after a profile is that profile's default
 
 def bench_levers(profile:str="quick", n_admissions:int=5000, seeds=(0,),
                  models=None, # default: the profile's lever set (`LEVER_SETS`; the quick one for other profiles)
                  work_dir=None, jobs:int=1,
-                 levers:dict|None=None, # default: the profile's lever set
-                 progress:bool=True) -> dict:
-    "Wall time of one sub-grid with each lever of the profile's set added in turn, side by side, from empty caches; ratios to the first."
+                 levers:dict|None=None, # default: the lever set's
+                 progress:bool=True,
+                 lever_set:str|None=None, # a name of `LEVER_SETS` (default: the profile's, else the quick one)
+                ) -> dict:
+    "Wall time of one sub-grid with each lever of the set added in turn, side by side, from empty caches; ratios to the first."
     from mmkd_study.study.runner import ensure_cohort, reproduce
-    default_levers, default_models = LEVER_SETS.get(profile, LEVER_SETS["quick"])
+    if lever_set is not None and lever_set not in LEVER_SETS:
+        raise ValueError(f"--lever-set {lever_set}: choose one of {', '.join(LEVER_SETS)}")
+    lever_set = lever_set or (profile if profile in LEVER_SETS else "quick")
+    default_levers, default_models = LEVER_SETS[lever_set]
     levers, models = levers or default_levers, tuple(models or default_models)
     work = Path(work_dir or tempfile.mkdtemp(prefix="mmkd-levers-"))
     rows = []
@@ -425,7 +436,7 @@ def bench_levers(profile:str="quick", n_admissions:int=5000, seeds=(0,),
                      "val_auroc_deep_mean": round(float(sum(val) / len(val)), 4) if val else None,
                      "val_auroc_by_model": {m: round(float(sum(a) / len(a)), 4) for m, a in by_model.items()}})
     for r in rows: r["speedup_vs_first"] = round(rows[0]["wall_s"] / r["wall_s"], 2)
-    return {"kind": "levers", "profile": profile, "n_admissions": n_admissions, "seeds": list(seeds), "models": list(models),
+    return {"kind": "levers", "profile": profile, "lever_set": lever_set, "n_admissions": n_admissions, "seeds": list(seeds), "models": list(models),
             "jobs": jobs, "rows": rows}
 
 # %% ../../nbs/40_bench.ipynb #9e841214
