@@ -24,10 +24,10 @@ from ..train import DeviceSetting, SUBSET_MASKS, Trainer, make_batch, validation
 
 # %% auto #0
 __all__ = ['DENSE_BF16_PEAK', 'RUNNER_SETTING', 'LEVERS', 'LEVER_MODELS', 'END_TO_END_LEVERS', 'END_TO_END_LEVER_MODELS',
-           'BATCH_LEVERS', 'LEVER_SETS', 'SIZES', 'machine_info', 'fake_tensors', 'time_step', 'time_interleaved',
-           'flops_per_sample', 'student_drops', 'component_times', 'kernels', 'training_setup', 'bench_setting',
-           'bench_loader', 'runner_setting', 'parallel_throughput', 'bench_statistics', 'study_summary', 'profile_run',
-           'bench_levers', 'run_benchmarks']
+           'BATCH_LEVERS', 'TOKEN_LEVERS', 'LEVER_SETS', 'SIZES', 'machine_info', 'fake_tensors', 'time_step',
+           'time_interleaved', 'flops_per_sample', 'student_drops', 'component_times', 'kernels', 'training_setup',
+           'bench_setting', 'bench_loader', 'runner_setting', 'parallel_throughput', 'bench_statistics',
+           'study_summary', 'profile_run', 'bench_levers', 'run_benchmarks']
 
 # %% ../../nbs/40_bench.ipynb #b3c12e0e
 DENSE_BF16_PEAK = {"H100": 989.4e12, "H200": 989.4e12, "A100": 312e12, "L4": 121e12}   # vendor datasheets, dense
@@ -398,8 +398,12 @@ BATCH_LEVERS = {        # the quick grid's fusion runs take small steps on cache
     "+ batches of 64 (learning rates unchanged)": ({"train.batch_size": 64}, "group"),
     "+ batches of 128 (learning rates unchanged)": ({"train.batch_size": 128}, "group"),
 }
+TOKEN_LEVERS = {        # the fusion's cost grows with its streams' tokens: 10 fusion tokens + 24 text tokens (96 pieces pooled by 4)
+    "the quick profile now (96 word pieces pooled into 24 text tokens)": ({}, "group"),
+    "+ pooled into 12 text tokens (text_token_pool 8)": ({"model.text_token_pool": 8}, "group"),
+}
 LEVER_SETS = {"quick": (LEVERS, LEVER_MODELS), "end_to_end": (END_TO_END_LEVERS, END_TO_END_LEVER_MODELS),
-              "batch": (BATCH_LEVERS, LEVER_MODELS)}     # a set named after a profile is that profile's default
+              "batch": (BATCH_LEVERS, LEVER_MODELS), "tokens": (TOKEN_LEVERS, LEVER_MODELS)}   # a set named after a profile is its default
 
 def bench_levers(profile:str="quick", n_admissions:int=5000, seeds=(0,),
                  models=None, # default: the profile's lever set (`LEVER_SETS`; the quick one for other profiles)
