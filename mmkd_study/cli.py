@@ -175,7 +175,7 @@ def main(argv=None) -> int:
     b.add_argument("--levers-n", type=int, default=5000, help="admissions of the --levers cohort")
     b.add_argument("--levers-seeds", type=int, nargs="+", default=[0], help="seeds of the --levers sub-grid")
     b.add_argument("--levers-jobs", type=int, default=1, help="runs at a time in --levers")
-    b.add_argument("--lever-set", help="the set of levers to time (quick, end_to_end, batch, tokens; default: the profile's)")
+    b.add_argument("--lever-set", help="the set of levers to time (quick, end_to_end, batch, tokens, guard; default: the profile's)")
     a = ap.parse_args(argv)
     try:
         if a.command == "bench":

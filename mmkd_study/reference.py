@@ -17,8 +17,16 @@ from .splits import split_cohort, study_split, modality_presence, complete_case
 from .stats import auroc, auprc
 
 # %% auto #0
-__all__ = ['VIEW_CEILING', 'ModalityFeatures', 'design_matrix', 'ReferenceModel', 'view_ceiling', 'calibration_report',
-           'calibration_checks']
+__all__ = ['VIEW_CEILING', 'only_modalities', 'ModalityFeatures', 'design_matrix', 'ReferenceModel', 'view_ceiling',
+           'calibration_report', 'calibration_checks']
+
+# %% ../nbs/04_reference.ipynb #3655850e
+def only_modalities(blocks:dict, # `ModalityFeatures.transform`'s blocks
+                    modalities:tuple, # the modalities kept present
+                   ) -> dict:
+    "The same features with the modalities outside `modalities` absent for every row: a subset without transforming again."
+    return {m: (X, present.copy() if m in modalities else np.zeros_like(present)) for m, (X, present) in blocks.items()}
+
 
 # %% ../nbs/04_reference.ipynb #3a173d9a
 class ModalityFeatures:
@@ -49,9 +57,7 @@ class ModalityFeatures:
         blocks = {"image": (self.pixels.transform(images.reshape(len(images), -1) / 255), image_present.copy()),
                   "text": (self.tfidf.transform(df.hpi.fillna("")), text_present),
                   "tabular": (np.hstack([tab[:, numeric], seen, *onehot]), tab_present)}
-        for m, (_, present) in blocks.items():
-            if m not in modalities: present[:] = False
-        return blocks
+        return only_modalities(blocks, modalities)
 
 # %% ../nbs/04_reference.ipynb #820aec18
 def design_matrix(blocks:dict, modalities:tuple) -> sparse.csr_matrix:

@@ -15,10 +15,11 @@ __all__ = ['use_kernels', 'seed_everything', 'get_device', 'seeded']
 # %% ../nbs/00b_runtime.ipynb #e4e5c3d2
 def use_kernels(deterministic:bool) -> None:
     "Deterministic kernels (a run repeats exactly) or the fastest ones (cuDNN autotunes its convolutions)."
-    import torch
+    import torch, torch.utils.deterministic
     os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")   # cuBLAS repeats only with this; read when cuBLAS starts
     torch.use_deterministic_algorithms(deterministic, warn_only=True)
     torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = deterministic, not deterministic
+    torch.utils.deterministic.fill_uninitialized_memory = os.environ.get("MMKD_FILL_UNINITIALIZED") == "1"   # the NaN guard: off
 
 
 # %% ../nbs/00b_runtime.ipynb #f90c3a76

@@ -24,10 +24,10 @@ from ..train import DeviceSetting, SUBSET_MASKS, Trainer, make_batch, validation
 
 # %% auto #0
 __all__ = ['DENSE_BF16_PEAK', 'RUNNER_SETTING', 'LEVERS', 'LEVER_MODELS', 'END_TO_END_LEVERS', 'END_TO_END_LEVER_MODELS',
-           'BATCH_LEVERS', 'TOKEN_LEVERS', 'LEVER_SETS', 'SIZES', 'machine_info', 'fake_tensors', 'time_step',
-           'time_interleaved', 'flops_per_sample', 'student_drops', 'component_times', 'kernels', 'training_setup',
-           'bench_setting', 'bench_loader', 'runner_setting', 'parallel_throughput', 'bench_statistics',
-           'study_summary', 'profile_run', 'bench_levers', 'run_benchmarks']
+           'BATCH_LEVERS', 'TOKEN_LEVERS', 'GUARD_LEVERS', 'LEVER_SETS', 'SIZES', 'machine_info', 'fake_tensors',
+           'time_step', 'time_interleaved', 'flops_per_sample', 'student_drops', 'component_times', 'kernels',
+           'training_setup', 'bench_setting', 'bench_loader', 'runner_setting', 'parallel_throughput',
+           'bench_statistics', 'study_summary', 'profile_run', 'environment', 'bench_levers', 'run_benchmarks']
 
 # %% ../../nbs/40_bench.ipynb #b3c12e0e
 DENSE_BF16_PEAK = {"H100": 989.4e12, "H200": 989.4e12, "A100": 312e12, "L4": 121e12}   # vendor datasheets, dense
@@ -129,12 +129,12 @@ def component_times(model, batch:dict, amp, device, step, # the whole stage-1 st
 def kernels(deterministic:bool):
     "`use_kernels(deterministic)` (what `seed_everything` does for a run) inside the block, the previous kernels after it."
     old = (torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled(),
-           torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark)
+           torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark, torch.utils.deterministic.fill_uninitialized_memory)
     use_kernels(deterministic)
     try: yield
     finally:
         torch.use_deterministic_algorithms(old[0], warn_only=old[1])
-        torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = old[2:]
+        torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark, torch.utils.deterministic.fill_uninitialized_memory = old[2:]
 
 # %% ../../nbs/40_bench.ipynb #02829ef6
 def training_setup(cfg:Config, device, batch_size:int, bf16:bool, fused:bool, channels_last:bool, data:CohortTensors|None=None):
@@ -377,9 +377,22 @@ def profile_run(model:str="proposed", profile:str="quick", seed:int=0, cohort_di
             "run": {k: record.get(k) for k in ("pretrain_or_load_time_s", "train_time_s", "train_samples_per_s", "epochs_run")},
             "cumulative": ours, "own": own}
 
+# %% ../../nbs/40_bench.ipynb #0e042b5c
+@contextmanager
+def environment(env:dict):
+    "`env` in `os.environ` inside the block (the kernels it starts inherit it), the previous values after it."
+    old = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try: yield
+    finally:
+        for k, v in old.items():
+            if v is None: os.environ.pop(k, None)
+            else: os.environ[k] = v
+
+
 # %% ../../nbs/40_bench.ipynb #2aa8665b
 _BEFORE = {"train.evals_per_epoch": 0, "train.eval_every": 50, "train.pretrain_max_decays": 0}
-LEVERS = {      # each adds one lever to the row above it: (overrides, kernels per)
+LEVERS = {      # each adds one lever to the row above it: (overrides, kernels per[, environment variables])
     "before: a kernel per run, validation every 50 steps, pretraining stops as the fusion does": (_BEFORE, "run"),
     "+ one kernel per group of runs": (_BEFORE, "group"),
     "+ validation twice per epoch": ({"train.pretrain_max_decays": 0}, "group"),
@@ -402,8 +415,14 @@ TOKEN_LEVERS = {        # the fusion's cost grows with its streams' tokens: 10 f
     "the quick profile now (96 word pieces pooled into 24 text tokens)": ({}, "group"),
     "+ pooled into 12 text tokens (text_token_pool 8)": ({"model.text_token_pool": 8}, "group"),
 }
+GUARD_LEVERS = {        # exact (00b_runtime): deterministic kernels made torch fill every new tensor with NaN; a row may set environment variables
+    "before: deterministic kernels fill every new tensor with NaN": ({}, "group", {"MMKD_FILL_UNINITIALIZED": "1"}),
+    "+ without the fill (the quick profile now)": ({}, "group", {"MMKD_FILL_UNINITIALIZED": "0"}),
+}
 LEVER_SETS = {"quick": (LEVERS, LEVER_MODELS), "end_to_end": (END_TO_END_LEVERS, END_TO_END_LEVER_MODELS),
-              "batch": (BATCH_LEVERS, LEVER_MODELS), "tokens": (TOKEN_LEVERS, LEVER_MODELS)}   # a set named after a profile is its default
+              "batch": (BATCH_LEVERS, LEVER_MODELS), "tokens": (TOKEN_LEVERS, LEVER_MODELS),
+              "guard": (GUARD_LEVERS, LEVER_MODELS)}   # a set named after a profile is its default
+
 
 def bench_levers(profile:str="quick", n_admissions:int=5000, seeds=(0,),
                  models=None, # default: the profile's lever set (`LEVER_SETS`; the quick one for other profiles)
@@ -421,13 +440,14 @@ def bench_levers(profile:str="quick", n_admissions:int=5000, seeds=(0,),
     levers, models = levers or default_levers, tuple(models or default_models)
     work = Path(work_dir or tempfile.mkdtemp(prefix="mmkd-levers-"))
     rows = []
-    for k, (name, (over, per)) in enumerate(levers.items()):
+    for k, (name, (over, per, *env)) in enumerate(levers.items()):
         d = work / f"lever{k}"
         o = {"data.n_admissions": n_admissions, **over}
         ensure_cohort(profile_config(profile, o), d / "cohort", False)        # not timed: the same cohort for every lever
         t = time.time()
-        res = reproduce(profile, cohort_dir=d / "cohort", results_dir=d / "results", models=list(models), seeds=list(seeds),
-                        overrides=o, jobs=jobs, kernel_per=per, progress=progress)
+        with environment(env[0] if env else {}):
+            res = reproduce(profile, cohort_dir=d / "cohort", results_dir=d / "results", models=list(models), seeds=list(seeds),
+                            overrides=o, jobs=jobs, kernel_per=per, progress=progress)
         wall = time.time() - t
         recs = [json.loads((r.run_dir / "metrics.json").read_text()) for r in res.runs if r.status == "complete"]
         val = [x["metrics"]["val"]["image+text+tabular"]["auroc"] for x in recs if x["config"]["model"]["kind"] == "torch"

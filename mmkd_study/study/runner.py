@@ -4,7 +4,7 @@
 
 # %% ../../nbs/30_runner.ipynb #3bb8f438
 from __future__ import annotations
-import atexit, difflib, itertools, json, os, shutil, signal, sys, tempfile, threading, time, uuid, weakref
+import atexit, copy, difflib, hashlib, itertools, json, os, shutil, signal, sys, tempfile, threading, time, uuid, weakref
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +20,7 @@ from ..files import atomic_write_text, atomic_write_parquet, file_sha256
 from ..data import cohort_fingerprint, image_cache, load_cohort
 from ..splits import check_splits, modality_presence, study_split
 from ..stats import auprc, auroc
-from ..reference import ModalityFeatures, ReferenceModel, view_ceiling
+from ..reference import ModalityFeatures, ReferenceModel, only_modalities, view_ceiling
 from ..model import build_model, count_parameters
 from ..train import Trainer, predict, prepare_data
 from ..pretrain import pretrain_rate_search, use_pretrained_encoders
@@ -33,10 +33,10 @@ from .trained import model_card
 
 # %% auto #0
 __all__ = ['run_config', 'default_cohort_dir', 'default_mimic_results_dir', 'stage1_fingerprint', 'split_sizes',
-           'evaluate_subsets', 'check_study_splits', 'train_run', 'study_notebooks_dir', 'check_parameters',
-           'interrupt_kernels', 'execute_notebook', 'RunOutcome', 'run_state', 'run_is_complete', 'kernel_groups',
-           'group_name', 'grid_order', 'StudyInterrupted', 'ReproduceResult', 'check_writable', 'ensure_cohort',
-           'default_jobs', 'placement', 'StudyPlan', 'reproduce', 'pretrain_search']
+           'evaluate_subsets', 'check_study_splits', 'ceiling_metrics', 'train_run', 'study_notebooks_dir',
+           'check_parameters', 'interrupt_kernels', 'execute_notebook', 'RunOutcome', 'run_state', 'run_is_complete',
+           'kernel_groups', 'group_name', 'grid_order', 'StudyInterrupted', 'ReproduceResult', 'check_writable',
+           'ensure_cohort', 'default_jobs', 'placement', 'StudyPlan', 'reproduce', 'pretrain_search']
 
 # %% ../../nbs/30_runner.ipynb #ee7f0582
 def run_config(profile:str="smoke", # smoke | quick | paper
@@ -91,11 +91,12 @@ def _train_reference(cfg:Config, df:pd.DataFrame, cohort_dir:Path, split:np.ndar
     images, image_present, report = image_cache(cohort_dir, df, 16, cfg.data.on_bad_image, progress=False)
     train = split == "train"
     feats = ModalityFeatures().fit(df, images, train)
-    model = ReferenceModel(cfg.model.modalities, seed=cfg.seed).fit(feats.transform(df, images, image_present), df.label.to_numpy(), train)
+    blocks = feats.transform(df, images, image_present)          # once: a subset only switches modalities off
+    model = ReferenceModel(cfg.model.modalities, seed=cfg.seed).fit(blocks, df.label.to_numpy(), train)
     kept = split != "excluded"                    # admissions outside the design (complete-case) are not predicted
     preds = []
     for subset in modality_subsets():
-        p = model.predict_proba(feats.transform(df, images, image_present, subset))
+        p = model.predict_proba(only_modalities(blocks, subset))
         preds.append(pd.DataFrame({"hadm_id": df.hadm_id.to_numpy(), "split": split, "label": df.label.to_numpy(),
                                    "probability": p, "subset": subset_name(subset)})[kept])
     return pd.concat(preds, ignore_index=True)
@@ -155,6 +156,18 @@ def check_study_splits(cohort_dir, grid:list, progress:bool=True) -> None:
         check_splits(study_split(df, cfg.seed, d.split_fractions, d.split_unit, d.scenario), df.label, _where(cohort_dir, cfg), has)
         checked.add(key)
 
+# %% ../../nbs/30_runner.ipynb #612e25df
+_CEILINGS: dict = {}        # (cohort fingerprint, split) -> the ceiling's test metrics, for the runs of this process
+
+def ceiling_metrics(df:pd.DataFrame, split:np.ndarray, # a synthetic cohort table and one run's split of it
+                    data_fingerprint:str, # the cohort's fingerprint (`cohort_fingerprint`)
+                   ) -> dict:
+    "The reachable ceiling's test metrics per modality subset, computed once per cohort and split in a process."
+    key = (data_fingerprint, hashlib.sha256(np.asarray(split, dtype=str).astype("U8").tobytes()).hexdigest())
+    if key not in _CEILINGS: _CEILINGS[key] = evaluate_subsets(view_ceiling(df, split), "test")
+    return copy.deepcopy(_CEILINGS[key])        # a caller may change its copy
+
+
 # %% ../../nbs/30_runner.ipynb #283872eb
 def train_run(cfg:Config, # the run's configuration (from `run_config`)
               run_dir, # where predictions.parquet and metrics.json go
@@ -187,7 +200,7 @@ def train_run(cfg:Config, # the run's configuration (from `run_config`)
         oracle = pd.DataFrame({"split": split, "label": df.label, "probability": df.true_risk, "subset": "oracle"})
         record["metrics"]["oracle_test"] = evaluate_subsets(oracle, "test")["oracle"]
         if {f"view_{m}" for m in MODALITIES} <= set(df.columns):      # and the best a model seeing the generator's views could do
-            record["metrics"]["ceiling_test"] = evaluate_subsets(view_ceiling(df, split), "test")
+            record["metrics"]["ceiling_test"] = ceiling_metrics(df, split, data_fp)
     atomic_write_text(run_dir / "metrics.json", json.dumps(record, indent=2))
     test = pred[(pred.split == "test") & (pred.subset == subset_name(MODALITIES))]
     atomic_write_text(run_dir / "model_card.md", model_card(record, test))      # what it was trained on, how well it did, its limits (25_trained)
