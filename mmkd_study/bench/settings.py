@@ -314,37 +314,53 @@ def bench_statistics(n_cells:int=50, n:int=5000, n_resamples:int=1000, loop_cell
             "ours_s": ours, "sklearn_loop_s": loop, "ratio": loop / ours}
 
 # %% ../../nbs/40_bench.ipynb #79021b13
-def study_summary(runs_dir, # a study's runs folder, e.g. results/runs/quick
-                 ) -> dict:
-    "Per-model mean timings of a finished study, and its total wall time from the aggregate notebook."
+def _study_runs(runs_dir) -> "pd.DataFrame":
+    "One row per finished run of a study: its timings, commit and the checksum of its predictions."
     import pandas as pd, nbformat
-    rows, sizes = [], set()
+    rows = []
     for f in sorted(Path(runs_dir).glob("*/seed*/metrics.json")):
         m = json.loads(f.read_text())
-        sizes.add(m.get("config", {}).get("data", {}).get("n_admissions"))
         nb_s = None
         if (f.parent / "train.ipynb").exists():
             nb_s = nbformat.read(f.parent / "train.ipynb", as_version=4).metadata.get("papermill", {}).get("duration")
         rows.append({"model": m["model"], "seed": m["seed"], "notebook_s": nb_s, "run_s": m["wall_time_s"],
                      "pretrain_or_load_s": m.get("pretrain_or_load_time_s"), "train_s": m.get("train_time_s"),
                      "train_samples_per_s": m.get("train_samples_per_s"), "trainable_parameters": m.get("n_trainable_parameters"),
-                     "shared_stage1": m.get("shared_stage1")})
-    df = pd.DataFrame(rows)
-    if df.empty: raise FileNotFoundError(f"no finished runs under {runs_dir}")
+                     "shared_stage1": m.get("shared_stage1"), "n_admissions": m.get("config", {}).get("data", {}).get("n_admissions"),
+                     "git_commit": m.get("git_commit"), "predictions_sha256": m.get("files", {}).get("predictions.parquet")})
+    if not rows: raise FileNotFoundError(f"no finished runs under {runs_dir}")
+    return pd.DataFrame(rows)
+
+def study_summary(runs_dir, # a study's runs folder, e.g. results/runs/quick
+                  baseline=None, # the runs folder of the same study by other code on this machine: timed against it
+                 ) -> dict:
+    "Per-model mean timings of a finished study and its total wall time; with `baseline`, each against that study's, and whether their predictions are the same."
+    import pandas as pd, nbformat
+    df = _study_runs(runs_dir)
+    sizes = set(df.n_admissions)
     df["shared_stage1"] = pd.to_numeric(df.shared_stage1.map({True: 1.0, False: 0.0}), errors="coerce")   # share of seeds
-    per_model = df.groupby("model", sort=False).mean(numeric_only=True).round(2)
+    per_model = df.drop(columns=["n_admissions"]).groupby("model", sort=False).mean(numeric_only=True).round(2)
     groups = sorted(Path(runs_dir).glob("notebooks/*/train.ipynb"))      # kernels that trained a group of runs in turn
     group_s = sum(nbformat.read(g, as_version=4).metadata.get("papermill", {}).get("duration") or 0 for g in groups)
     out = {"runs_dir": str(runs_dir), "n_runs": len(df), "per_model": per_model.reset_index().to_dict("records"),
            "kernels": len(groups) + int(df.notebook_s.notna().sum()), "seeds": int(df.seed.nunique()),
            "n_admissions": next(iter(sizes)) if len(sizes) == 1 else None,
-           "sum_notebook_s": float(df.notebook_s.sum() + group_s), "sum_run_s": float(df.run_s.sum())}
+           "sum_notebook_s": float(df.notebook_s.sum() + group_s), "sum_run_s": float(df.run_s.sum()),
+           "git_commits": sorted({c[:7] for c in df.git_commit.dropna()})}
     study = Path(runs_dir) / "study.json"                     # written by `reproduce`: one entry per call
     if study.exists():
         log = json.loads(study.read_text())
         full = [c for c in log["calls"] if c["trained"] == c["runs"]] or log["calls"]   # the last call that trained every run
         out.update(profile=log["profile"], jobs=full[-1]["jobs"], study_wall_time_s=full[-1]["wall_time_s"])
+    if baseline is not None:
+        b = study_summary(baseline)
+        pair = df.merge(_study_runs(baseline), on=["model", "seed"], suffixes=("", "_baseline"))
+        same = pair.predictions_sha256.notna() & (pair.predictions_sha256 == pair.predictions_sha256_baseline)
+        out["baseline"] = {**{k: b.get(k) for k in ("runs_dir", "git_commits", "study_wall_time_s", "sum_run_s", "n_runs", "jobs")},
+                           "run_s": {x["model"]: x["run_s"] for x in b["per_model"]},
+                           "paired_runs": len(pair), "identical_predictions": int(same.sum())}
     return out
+
 
 # %% ../../nbs/40_bench.ipynb #3955ce7c
 def _function_label(key:tuple) -> str:
