@@ -115,8 +115,9 @@ def _levers_section(r:dict) -> list[str]:
     "The powered study's levers, side by side (`bench_levers`)."
     named = r.get("lever_set") if r.get("lever_set") not in (None, "quick", r["profile"]) else None    # a set other than the profile's
     command = ("mmkd-study bench --levers" + (f" --profile {r['profile']}" if r["profile"] != "quick" else "")
-               + (f" --lever-set {named}" if named else ""))
+               + (f" --lever-set {named}" if named else "") + (f" --levers-jobs {r['jobs']}" if r.get("jobs", 1) != 1 else ""))
     where = (", " + r["profile"] + " profile" if r["profile"] != "quick" else "") + (f", the `{named}` levers" if named else "")
+    where += f", {r['jobs']} runs at a time" if r.get("jobs", 1) != 1 else ""
     lines = [f"## The powered study: each lever side by side ({r['machine']['label']}{where})", "",
              f"The same sub-grid ({len(r['models'])} models × seeds {r['seeds']}, {r['profile']} profile at {r['n_admissions']:,} "
              f"admissions, {r['jobs']} at a time), one lever added per row, side by side in one call, each from empty caches "
@@ -186,13 +187,14 @@ def benchmarks_markdown(entries:dict) -> str:
 
 # %% ../../nbs/43_bench_report.ipynb #e870410e
 def write_benchmarks(result:dict, out_dir) -> None:
-    "Add this machine's result to `benchmarks.json` (one entry per machine and size) and rewrite `benchmarks.md`."
+    "Add this machine's result to `benchmarks.json` (one entry per machine and kind: size, profile, lever set, runs at a time) and rewrite `benchmarks.md`."
     out = Path(out_dir); path = out / "benchmarks.json"
     entries = json.loads(path.read_text()) if path.exists() else {}
     kind = result.get("size", result.get("kind"))
     if kind == "study": kind += f" {result.get('profile', '')}".rstrip()      # one entry per profile's study on a machine
     if kind == "levers" and result.get("profile", "quick") != "quick": kind += f" {result['profile']}"   # and per profile's levers
     if kind.startswith("levers") and result.get("lever_set") not in (None, "quick", result.get("profile")): kind += f" {result['lever_set']}"
+    if kind.startswith("levers") and result.get("jobs", 1) != 1: kind += f" {result['jobs']} at a time"          # and per number of runs at a time
     entries[f"{result['machine']['label']} | {kind}"] = result
     atomic_write_text(path, json.dumps(entries, indent=2))
     atomic_write_text(out / "benchmarks.md", benchmarks_markdown(entries))
