@@ -27,7 +27,7 @@ __all__ = ['DENSE_BF16_PEAK', 'RUNNER_SETTING', 'LEVERS', 'LEVER_MODELS', 'END_T
            'BATCH_LEVERS', 'TOKEN_LEVERS', 'GUARD_LEVERS', 'LEVER_SETS', 'SIZES', 'machine_info', 'fake_tensors',
            'time_step', 'time_interleaved', 'flops_per_sample', 'student_drops', 'component_times', 'kernels',
            'training_setup', 'bench_setting', 'bench_loader', 'runner_setting', 'parallel_throughput',
-           'bench_statistics', 'study_summary', 'profile_run', 'environment', 'bench_levers', 'run_benchmarks']
+           'bench_statistics', 'study_summary', 'profile_run', 'bench_levers', 'run_benchmarks']
 
 # %% ../../nbs/40_bench.ipynb #b3c12e0e
 DENSE_BF16_PEAK = {"H100": 989.4e12, "H200": 989.4e12, "A100": 312e12, "L4": 121e12}   # vendor datasheets, dense
@@ -331,14 +331,11 @@ def _study_runs(runs_dir) -> "pd.DataFrame":
     if not rows: raise FileNotFoundError(f"no finished runs under {runs_dir}")
     return pd.DataFrame(rows)
 
-def study_summary(runs_dir, # a study's runs folder, e.g. results/runs/quick
-                  baseline=None, # the runs folder of the same study by other code on this machine: timed against it
-                 ) -> dict:
-    "Per-model mean timings of a finished study and its total wall time; with `baseline`, each against that study's, and whether their predictions are the same."
+def _summary(runs_dir, df:"pd.DataFrame") -> dict:
+    "Per-model mean timings of the study in `runs_dir`, whose runs are `df` (`_study_runs`), and its total wall time."
     import pandas as pd, nbformat
-    df = _study_runs(runs_dir)
     sizes = set(df.n_admissions)
-    df["shared_stage1"] = pd.to_numeric(df.shared_stage1.map({True: 1.0, False: 0.0}), errors="coerce")   # share of seeds
+    df = df.assign(shared_stage1=pd.to_numeric(df.shared_stage1.map({True: 1.0, False: 0.0}), errors="coerce"))   # share of seeds
     per_model = df.drop(columns=["n_admissions"]).groupby("model", sort=False).mean(numeric_only=True).round(2)
     groups = sorted(Path(runs_dir).glob("notebooks/*/train.ipynb"))      # kernels that trained a group of runs in turn
     group_s = sum(nbformat.read(g, as_version=4).metadata.get("papermill", {}).get("duration") or 0 for g in groups)
@@ -352,9 +349,18 @@ def study_summary(runs_dir, # a study's runs folder, e.g. results/runs/quick
         log = json.loads(study.read_text())
         full = [c for c in log["calls"] if c["trained"] == c["runs"]] or log["calls"]   # the last call that trained every run
         out.update(profile=log["profile"], jobs=full[-1]["jobs"], study_wall_time_s=full[-1]["wall_time_s"])
+    return out
+
+def study_summary(runs_dir, # a study's runs folder, e.g. results/runs/quick
+                  baseline=None, # the runs folder of the same study by other code on this machine: timed against it
+                 ) -> dict:
+    "Per-model mean timings of a finished study and its total wall time; with `baseline`, each against that study's, and whether their predictions are the same."
+    df = _study_runs(runs_dir)
+    out = _summary(runs_dir, df)
     if baseline is not None:
-        b = study_summary(baseline)
-        pair = df.merge(_study_runs(baseline), on=["model", "seed"], suffixes=("", "_baseline"))
+        base = _study_runs(baseline)
+        b = _summary(baseline, base)
+        pair = df.merge(base, on=["model", "seed"], suffixes=("", "_baseline"))
         same = pair.predictions_sha256.notna() & (pair.predictions_sha256 == pair.predictions_sha256_baseline)
         out["baseline"] = {**{k: b.get(k) for k in ("runs_dir", "git_commits", "study_wall_time_s", "sum_run_s", "n_runs", "jobs")},
                            "run_s": {x["model"]: x["run_s"] for x in b["per_model"]},
@@ -392,19 +398,6 @@ def profile_run(model:str="proposed", profile:str="quick", seed:int=0, cohort_di
     return {"model": model, "profile": profile, "seed": seed, "wall_s": wall, "threads": torch.get_num_threads(),
             "run": {k: record.get(k) for k in ("pretrain_or_load_time_s", "train_time_s", "train_samples_per_s", "epochs_run")},
             "cumulative": ours, "own": own}
-
-# %% ../../nbs/40_bench.ipynb #0e042b5c
-@contextmanager
-def environment(env:dict):
-    "`env` in `os.environ` inside the block (the kernels it starts inherit it), the previous values after it."
-    old = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try: yield
-    finally:
-        for k, v in old.items():
-            if v is None: os.environ.pop(k, None)
-            else: os.environ[k] = v
-
 
 # %% ../../nbs/40_bench.ipynb #2aa8665b
 _BEFORE = {"train.evals_per_epoch": 0, "train.eval_every": 50, "train.pretrain_max_decays": 0}
@@ -448,6 +441,7 @@ def bench_levers(profile:str="quick", n_admissions:int=5000, seeds=(0,),
                  lever_set:str|None=None, # a name of `LEVER_SETS` (default: the profile's, else the quick one)
                 ) -> dict:
     "Wall time of one sub-grid with each lever of the set added in turn, side by side, from empty caches; ratios to the first."
+    from unittest import mock
     from mmkd_study.study.runner import ensure_cohort, reproduce
     if lever_set is not None and lever_set not in LEVER_SETS:
         raise ValueError(f"--lever-set {lever_set}: choose one of {', '.join(LEVER_SETS)}")
@@ -461,7 +455,7 @@ def bench_levers(profile:str="quick", n_admissions:int=5000, seeds=(0,),
         o = {"data.n_admissions": n_admissions, **over}
         ensure_cohort(profile_config(profile, o), d / "cohort", False)        # not timed: the same cohort for every lever
         t = time.time()
-        with environment(env[0] if env else {}):
+        with mock.patch.dict(os.environ, env[0] if env else {}):      # the kernels it starts inherit the variables
             res = reproduce(profile, cohort_dir=d / "cohort", results_dir=d / "results", models=list(models), seeds=list(seeds),
                             overrides=o, jobs=jobs, kernel_per=per, progress=progress)
         wall = time.time() - t

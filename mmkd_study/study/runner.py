@@ -163,7 +163,7 @@ def ceiling_metrics(df:pd.DataFrame, split:np.ndarray, # a synthetic cohort tabl
                     data_fingerprint:str, # the cohort's fingerprint (`cohort_fingerprint`)
                    ) -> dict:
     "The reachable ceiling's test metrics per modality subset, computed once per cohort and split in a process."
-    key = (data_fingerprint, hashlib.sha256(np.asarray(split, dtype=str).astype("U8").tobytes()).hexdigest())
+    key = (data_fingerprint, hashlib.sha256(np.asarray(split, dtype=str).tobytes()).hexdigest())
     if key not in _CEILINGS: _CEILINGS[key] = evaluate_subsets(view_ceiling(df, split), "test")
     return copy.deepcopy(_CEILINGS[key])        # a caller may change its copy
 
