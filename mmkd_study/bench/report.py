@@ -158,16 +158,21 @@ def _study_section(r:dict) -> list[str]:
              f"in {r.get('kernels', r['n_runs'])} kernels (sum of notebook time {_fmt(r['sum_notebook_s'] / 60)} min, of which the runs "
              f"{_fmt(r['sum_run_s'] / 60)} min; {r.get('jobs', '?')} at a time). Mean seconds per run:", ""]
     b = r.get("baseline")
-    if b:                       # the same study by other code on this machine (`bench --study RUNS --baseline OLD_RUNS`)
+    if b:                       # the same study by other code, usually on this machine (`bench --study RUNS --baseline OLD_RUNS`)
         ratio = lambda old, new: f"{old / new:.2f}×" if old and new else "–"
-        lines[2:2] = [f"Against the same study at {', '.join(b['git_commits']) or '?'} on this machine (`--baseline`): "
-                      f"**{_fmt((b.get('study_wall_time_s') or 0) / 60)} min** then, {ratio(b.get('study_wall_time_s'), r.get('study_wall_time_s'))} "
-                      f"now (runs summed {_fmt(b['sum_run_s'] / 60)} → {_fmt(r['sum_run_s'] / 60)} min, {ratio(b['sum_run_s'], r['sum_run_s'])}); "
+        same = b.get("machines") is None or b["machines"] == r.get("machines")     # entries before machines were recorded: this one
+        where = ("on this machine" if same else f"trained on {' and '.join(b['machines'])} (not known to be this machine: its time ratios "
+                                                "may mix code and machine)")
+        here = b.get("sum_run_s_here", r["sum_run_s"])        # the runs both studies have (older entries: the same grid)
+        lines[2:2] = [f"Against the same study at {', '.join(b['git_commits']) or '?'} {where} (`--baseline`): "
+                      + (f"**{_fmt(b['study_wall_time_s'] / 60)} min** then, {ratio(b['study_wall_time_s'], r.get('study_wall_time_s'))} now; "
+                         if b.get("study_wall_time_s") else "its whole call trained more runs than this one; ")
+                      + f"the {b['paired_runs']} runs both have: {_fmt(b['sum_run_s'] / 60)} → {_fmt(here / 60)} min summed ({ratio(b['sum_run_s'], here)}); "
                       f"predictions identical bit for bit in {b['identical_predictions']} of {b['paired_runs']} runs.", ""]
     before = lambda x: [_fmt(b["run_s"].get(x["model"])), ratio(b["run_s"].get(x["model"]), x.get("run_s"))] if b else []
     lines += md_table([[x["model"], _fmt(x.get("notebook_s")), _fmt(x.get("run_s")), *before(x), _fmt(x.get("pretrain_or_load_s")), _fmt(x.get("train_s")),
                         _fmt(x.get("train_samples_per_s")), _fmt(x.get("trainable_parameters")), _fmt(x.get("shared_stage1"), 2)] for x in r["per_model"]],
-                      ["model", "notebook", "of which run", *(["run before", "speed-up"] if b else []), "pretrain / load encoders", "training",
+                      ["model", "notebook", "of which run", *(["run before", "speed-up" if same else "ratio"] if b else []), "pretrain / load encoders", "training",
                        "training samples/s", "trainable parameters", "stage 1 adopted"])
     return lines + ["", "notebook (a kernel per run only) − run = kernel start, imports and papermill; run − pretrain − training = tensors, "
                         "predictions, files.", ""]

@@ -327,7 +327,8 @@ def _study_runs(runs_dir) -> "pd.DataFrame":
                      "pretrain_or_load_s": m.get("pretrain_or_load_time_s"), "train_s": m.get("train_time_s"),
                      "train_samples_per_s": m.get("train_samples_per_s"), "trainable_parameters": m.get("n_trainable_parameters"),
                      "shared_stage1": m.get("shared_stage1"), "n_admissions": m.get("config", {}).get("data", {}).get("n_admissions"),
-                     "git_commit": m.get("git_commit"), "predictions_sha256": m.get("files", {}).get("predictions.parquet")})
+                     "git_commit": m.get("git_commit"), "predictions_sha256": m.get("files", {}).get("predictions.parquet"),
+                     "cpu": m.get("versions", {}).get("cpu") or "a CPU its runs did not record"})
     if not rows: raise FileNotFoundError(f"no finished runs under {runs_dir}")
     return pd.DataFrame(rows)
 
@@ -343,7 +344,7 @@ def _summary(runs_dir, df:"pd.DataFrame") -> dict:
            "kernels": len(groups) + int(df.notebook_s.notna().sum()), "seeds": int(df.seed.nunique()),
            "n_admissions": next(iter(sizes)) if len(sizes) == 1 else None,
            "sum_notebook_s": float(df.notebook_s.sum() + group_s), "sum_run_s": float(df.run_s.sum()),
-           "git_commits": sorted({c[:7] for c in df.git_commit.dropna()})}
+           "git_commits": sorted({c[:7] for c in df.git_commit.dropna()}), "machines": sorted(set(df.cpu))}
     study = Path(runs_dir) / "study.json"                     # written by `reproduce`: one entry per call
     if study.exists():
         log = json.loads(study.read_text())
@@ -359,12 +360,14 @@ def study_summary(runs_dir, # a study's runs folder, e.g. results/runs/quick
     out = _summary(runs_dir, df)
     if baseline is not None:
         base = _study_runs(baseline)
-        b = _summary(baseline, base)
+        paired = base.merge(df[["model", "seed"]])            # a larger baseline (e.g. more seeds) is compared on the runs both have
+        b = _summary(baseline, paired)
+        if len(paired) < len(base): b["study_wall_time_s"] = None    # its whole call trained more than this study: not comparable
         pair = df.merge(base, on=["model", "seed"], suffixes=("", "_baseline"))
         same = pair.predictions_sha256.notna() & (pair.predictions_sha256 == pair.predictions_sha256_baseline)
-        out["baseline"] = {**{k: b.get(k) for k in ("runs_dir", "git_commits", "study_wall_time_s", "sum_run_s", "n_runs", "jobs")},
+        out["baseline"] = {**{k: b.get(k) for k in ("runs_dir", "git_commits", "study_wall_time_s", "sum_run_s", "n_runs", "jobs", "machines")},
                            "run_s": {x["model"]: x["run_s"] for x in b["per_model"]},
-                           "paired_runs": len(pair), "identical_predictions": int(same.sum())}
+                           "paired_runs": len(pair), "identical_predictions": int(same.sum()), "sum_run_s_here": float(pair.run_s.sum())}
     return out
 
 
