@@ -170,6 +170,7 @@ def main(argv=None) -> int:
     b.add_argument("--stats", action="store_true", help="time the statistics of a full table set instead")
     b.add_argument("--study", metavar="RUNS_DIR", help="summarise a finished study's timings instead, e.g. results/runs/quick")
     b.add_argument("--baseline", metavar="RUNS_DIR", help="with --study: the same study by other code on this machine, timed against it (and its predictions compared)")
+    b.add_argument("--install-s", type=float, metavar="SECONDS", help="with --study: what `make install` took before it in a fresh clone, shown beside its wall time (scripts/time_fresh_clone.sh gives it)")
     b.add_argument("--profile-run", metavar="MODEL", help="instead, profile one run of MODEL (seed 0) in this process with cProfile")
     b.add_argument("--profile", default="quick", choices=sorted(PROFILES), help="the study profile of --profile-run and --levers (default: quick)")
     b.add_argument("--levers", action="store_true", help="instead, time one sub-grid with each speed-up of the runner added in turn (nbs/40_bench)")
@@ -181,6 +182,7 @@ def main(argv=None) -> int:
     try:
         if a.command == "bench":
             if a.baseline and not a.study: raise ValueError("--baseline RUNS_DIR times a study against another: give that study with --study RUNS_DIR")
+            if a.install_s is not None and not a.study: raise ValueError("--install-s goes with the study it preceded: give that study with --study RUNS_DIR")
             from mmkd_study.bench.settings import run_benchmarks
             from mmkd_study.bench.report import write_benchmarks
             for f in a.merge:
@@ -188,7 +190,9 @@ def main(argv=None) -> int:
             import torch
             from mmkd_study.bench.settings import machine_info, bench_statistics, study_summary
             if a.stats: write_benchmarks({"kind": "statistics", "machine": machine_info(torch.device("cpu")), **bench_statistics()}, a.out)
-            elif a.study: write_benchmarks({"kind": "study", "machine": machine_info(torch.device("cpu")), **study_summary(a.study, a.baseline)}, a.out)
+            elif a.study:
+                fresh = {} if a.install_s is None else {"install_s": a.install_s}
+                write_benchmarks({"kind": "study", "machine": machine_info(torch.device("cpu")), **study_summary(a.study, a.baseline), **fresh}, a.out)
             elif a.levers:
                 from mmkd_study.bench.settings import bench_levers
                 r = bench_levers(a.profile, a.levers_n, a.levers_seeds, jobs=a.levers_jobs, lever_set=a.lever_set)

@@ -28,3 +28,15 @@ def test_gpu_bench_script_names_missing_packages(tmp_path, root):
     r = subprocess.run(["bash", str(root / "scripts/bench_gpu.sh")], capture_output=True, text=True, timeout=120,
                        env={**os.environ, "PYTHON": str(tmp_path / "python"), "OUT": str(tmp_path / "out")})
     assert r.returncode != 0 and "missing Python packages" in r.stderr and "torch" in r.stderr, r.stderr
+
+
+def test_fresh_clone_script_refuses_before_cloning(tmp_path, root):
+    """scripts/time_fresh_clone.sh says how it is used when called without a profile, and refuses a WORKDIR that already
+    holds a clone (a timing "from a fresh clone" must start from an empty folder); neither clones nor installs anything."""
+    script = str(root / "scripts/time_fresh_clone.sh")
+    r = subprocess.run(["bash", script], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and "Usage: bash scripts/time_fresh_clone.sh PROFILE" in r.stderr, r.stderr
+    (tmp_path / "clone").mkdir()
+    r = subprocess.run(["bash", script, "smoke"], capture_output=True, text=True, timeout=60, env={**os.environ, "WORKDIR": str(tmp_path)})
+    assert r.returncode == 2 and f"{tmp_path}/clone exists" in r.stderr, r.stderr
+    assert [p.name for p in tmp_path.iterdir()] == ["clone"] and not any((tmp_path / "clone").iterdir())

@@ -152,11 +152,14 @@ def _profile_section(r:dict) -> list[str]:
 
 def _study_section(r:dict) -> list[str]:
     "Where a finished study's time went, per model (`study_summary`)."
-    size = f": {r['n_admissions']:,} admissions × {r['seeds']} seeds" if r.get("n_admissions") else ""
+    size = f": {r['n_admissions']:,} admissions × {r['seeds']} seed{'s' * (r['seeds'] != 1)}" if r.get("n_admissions") else ""
     lines = [f"## The {r.get('profile', '?')} study{size} ({r['machine']['label']})", "",
              f"`mmkd-study reproduce --profile {r.get('profile', '?')}` wall time: **{_fmt((r.get('study_wall_time_s') or 0) / 60)} min** for {r['n_runs']} runs "
              f"in {r.get('kernels', r['n_runs'])} kernels (sum of notebook time {_fmt(r['sum_notebook_s'] / 60)} min, of which the runs "
-             f"{_fmt(r['sum_run_s'] / 60)} min; {r.get('jobs', '?')} at a time). Mean seconds per run:", ""]
+             f"{_fmt(r['sum_run_s'] / 60)} min; {r.get('jobs', '?')} at a time)."
+             + (f" From a fresh clone, the install included: **{_fmt((r['install_s'] + (r.get('study_wall_time_s') or 0)) / 60)} min** "
+                f"(`make install` {_fmt(r['install_s'])} s; `scripts/time_fresh_clone.sh` repeats it)." if r.get("install_s") is not None else "")
+             + " Mean seconds per run:", ""]
     b = r.get("baseline")
     if b:                       # the same study by other code, usually on this machine (`bench --study RUNS --baseline OLD_RUNS`)
         ratio = lambda old, new: f"{old / new:.2f}×" if old and new else "–"
