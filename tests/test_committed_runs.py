@@ -53,3 +53,19 @@ def test_committed_runs_are_current(cohort):
             stale.append(f"{p.relative_to(ROOT)}: {state} ({why})")
     assert not stale, ("committed end-to-end runs that `make reproduce-end-to-end` would retrain; retrain them (hours: "
                        "`make reproduce-end-to-end`) or undo the change:\n" + "\n".join(stale))
+
+
+def test_committed_runs_aggregate_where_they_are_now(cohort, tmp_path):
+    "A reproduce over committed runs trains nothing and aggregates from the cohort it was given, not from the path the runs recorded on the machine that trained them."
+    from mmkd_study.study.runner import reproduce
+    import shutil
+    runs = tmp_path / "runs"
+    for p in committed_runs():
+        if p.name in ("seed0", "seed1"): shutil.copytree(p, runs / p.parent.name / p.name)
+    recorded = {json.loads((p / "metrics.json").read_text())["config"]["data"]["cohort_dir"] for p in runs.glob("*/seed*")}
+    assert str(cohort) not in recorded                       # the case this guards: the runs name a folder this machine may not have
+    res = reproduce("end_to_end", seeds=[0, 1], cohort_dir=cohort, runs_dir=runs, results_dir=tmp_path / "results",
+                    figures_dir=tmp_path / "figures", progress=False)
+    assert res.ok and not res.errors, res.errors
+    assert {o.status for o in res.runs} == {"skipped"}, [(o.model, o.seed, o.status) for o in res.runs]
+    assert (tmp_path / "results" / "table5_subgroups.md").exists() and (tmp_path / "results" / "REPORT.md").exists()

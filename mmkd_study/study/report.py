@@ -63,11 +63,14 @@ def machines_line(metrics:list[dict]) -> str:
 
 # %% ../../nbs/22_report.ipynb #b6b796db
 def what_was_run(metrics:list[dict], # from `finished_runs`
-                 *, profile:str, data:str, scenario:str, models:list, seeds:list, missing:list, wall_time_s:float) -> list[str]:
+                 *, profile:str, data:str, scenario:str, models:list, seeds:list, missing:list, wall_time_s:float,
+                 cohort_dir=None, # the cohort the runs were trained on, as this call found it (default: where the first run found it)
+                ) -> list[str]:
     "The report's first section: profile, data, design, splits, data quality, models, runs, commits, machines, versions, time and memory."
     suppress = data == "mimic"
     versions = metrics[0]["versions"] if metrics else {}
-    made = Path(metrics[0]["config"]["data"]["cohort_dir"]) / "cohort.json" if metrics else None
+    cohort_dir = cohort_dir or (metrics[0]["config"]["data"]["cohort_dir"] if metrics else None)   # a committed run's path is another machine's
+    made = Path(cohort_dir) / "cohort.json" if cohort_dir else None
     unavailable = json.loads(made.read_text()).get("modalities_unavailable", {}) if made and made.exists() else {}
     peak = [m["peak_rss_mb"] for m in metrics if "peak_rss_mb" in m]
     return ["## What was run", "",
@@ -110,14 +113,14 @@ def report_markdown(t2:pd.DataFrame, t4:pd.DataFrame, # Tables 2 and 4 (with the
                     metrics:list[dict], # from `finished_runs`
                     results_dir, figures_dir, # where the tables were written (they are included) and the figures
                     figures:list, # the figure files this aggregation saved
-                    *, profile:str, data:str, scenario:str, models:list, seeds:list, missing:list, wall_time_s:float) -> str:
+                    *, profile:str, data:str, scenario:str, models:list, seeds:list, missing:list, wall_time_s:float, cohort_dir=None) -> str:
     "REPORT.md: what was run, the headline beside the paper, the findings in words, every table and every figure."
     results_dir, figures_dir = Path(results_dir), Path(figures_dir)
     source = DATA_SOURCE_LABEL[data]
     lines = [f"# mmkd_study report ({profile} profile, {source}, {scenario.replace('_', '-')} design)", ""]
     if data == "synthetic": lines += [f"> **{SYNTHETIC_NOTE}**", ""]
     lines += what_was_run(metrics, profile=profile, data=data, scenario=scenario, models=models, seeds=seeds, missing=missing,
-                          wall_time_s=wall_time_s)
+                          wall_time_s=wall_time_s, cohort_dir=cohort_dir)
     lines += ["", *headline(t2, profile, data), "",
               "## Findings", "", f"On the {source}, {profile} profile, test split, mean ± sd over {len(seeds)} seed(s):", "",
               *findings(t2, t4), ""]

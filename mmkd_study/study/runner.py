@@ -455,6 +455,7 @@ class StudyPlan:
     def aggregate(self) -> None:
         "The aggregate notebook: Tables 2-5, the figures and REPORT.md from every run of the grid."
         self.study_notebook("aggregate.ipynb", dict(profile=self.profile, data=self.data, scenario=self.scenario, runs_dir=str(self.runs_dir),
+                                                    cohort_dir=str(self.cohort_dir),
                                                     results_dir=str(self.results_dir), figures_dir=str(self.figures_dir), models=self.models,
                                                     seeds=self.seeds, n_bootstrap=self.n_bootstrap,
                                                     wall_time_s=round(time.time() - self.started, 1)))
