@@ -5,6 +5,7 @@ size takes more hours than a 2-core machine gives one session, so seeds accumula
 the run today's code and configuration would make. A change that makes them stale fails here instead of silently retraining
 hours of runs at the next reproduce."""
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ import pytest
 from mmkd_study.config import profile_config
 from mmkd_study.data import cohort_fingerprint
 from mmkd_study.study.grid import MODELS
-from mmkd_study.study.runner import ensure_cohort, run_config, run_state
+from mmkd_study.study.runner import ensure_cohort, reproduce, run_config, run_state
 
 ROOT = Path(__file__).resolve().parents[1]
 RUNS = ROOT / "results" / "end_to_end" / "runs" / "end_to_end"
@@ -57,8 +58,6 @@ def test_committed_runs_are_current(cohort):
 
 def test_committed_runs_aggregate_where_they_are_now(cohort, tmp_path):
     "A reproduce over committed runs trains nothing and aggregates from the cohort it was given, not from the path the runs recorded on the machine that trained them."
-    from mmkd_study.study.runner import reproduce
-    import shutil
     runs = tmp_path / "runs"
     for p in committed_runs():
         if p.name in ("seed0", "seed1"): shutil.copytree(p, runs / p.parent.name / p.name)
